@@ -1,0 +1,75 @@
+"""Activations by name: `get` and `names`."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Any
+
+from ._base import Activation
+from .relu import LeakyReLU, ReLU
+from .sigmoid import Sigmoid
+from .tanh import Tanh
+
+_REGISTRY: dict[str, type[Activation]] = {cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU)}
+
+
+def names() -> tuple[str, ...]:
+    """The names `get` accepts, sorted.
+
+    Examples
+    --------
+    >>> import slopekit
+    >>> slopekit.names()
+    ('leaky_relu', 'relu', 'sigmoid', 'tanh')
+    """
+    return tuple(sorted(_REGISTRY))
+
+
+def get(name: str | Activation, **params: Any) -> Activation:
+    """An activation by name, with parameters.
+
+    Parameters
+    ----------
+    name : str or Activation
+        One of `names` (case and ``-``/``_`` are ignored), or an activation
+        object, which is returned as it is.
+    **params
+        The activation's parameters, for instance ``slope`` and ``at_zero`` for
+        ``"leaky_relu"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones) or an invalid
+        value (NaN, a slope at zero outside the subgradient's range).
+    TypeError
+        For an unknown parameter (the message lists the allowed ones), or a
+        value that is not a real number.
+
+    Examples
+    --------
+    >>> import slopekit
+    >>> slopekit.get("leaky_relu", slope=0.001)
+    LeakyReLU(slope=0.001, at_zero=0.001)
+    >>> slopekit.get("relu", at_zero=1)
+    ReLU(at_zero=1.0)
+    """
+    if isinstance(name, Activation):
+        if params:
+            raise TypeError(f"get: parameters {sorted(params)} cannot be applied to an activation object {name!r}")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"get: name must be a string or an Activation, got {type(name).__name__}")
+    key = name.strip().lower().replace("-", "_")
+    if key not in _REGISTRY:
+        close = difflib.get_close_matches(key, _REGISTRY, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown activation {name!r}{hint}; known: {', '.join(names())}")
+    cls = _REGISTRY[key]
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        allowed_text = ", ".join(allowed) if allowed else "none"
+        raise TypeError(f"{key}: unknown parameter {', '.join(map(repr, unknown))}; allowed: {allowed_text}")
+    return cls(**params)

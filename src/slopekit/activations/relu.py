@@ -1,0 +1,214 @@
+"""ReLU and Leaky ReLU, and the choice of slope at their kink (lecture L6, L7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _params
+from ._base import Activation
+
+
+def _step_np(x, at_zero_is_one: bool, out):
+    """Write the unit step of ``x`` into ``out``: 0 below 0, 1 above, NaN for NaN.
+
+    At exactly 0 it is 1 when ``at_zero_is_one`` else 0. ``sign`` of a clipped
+    copy gives the step and keeps NaN, in two fast passes (no ``np.where``).
+    """
+    if at_zero_is_one:
+        np.minimum(x, 0, out=out)
+        np.sign(out, out=out)
+        np.add(out, 1, out=out)
+    else:
+        np.maximum(x, 0, out=out)
+        np.sign(out, out=out)
+
+
+def _zero_np(z, out):
+    """0 everywhere, NaN where ``z`` is NaN (the second derivative of a piecewise-linear g)."""
+    np.sign(z, out=out)
+    np.subtract(out, out, out=out)
+
+
+def _step_xp(xp, x, at_zero):
+    one, zero = xp.ones_like(x), xp.zeros_like(x)
+    step = xp.where(x > 0, one, xp.where(x < 0, zero, at_zero * one))
+    return xp.where(xp.isnan(x), x, step)
+
+
+@dataclass(frozen=True)
+class ReLU(Activation):
+    r"""The rectified linear unit :math:`g(z) = \max(0, z)`.
+
+    Parameters
+    ----------
+    at_zero : float, default 0
+        The slope used at exactly :math:`z = 0`, where ReLU has no derivative.
+        Any value in :math:`[0, 1]` is a subgradient; the lecture (L6) says 0
+        or 1 both work, since :math:`z` is almost never exactly 0. The default
+        0 matches PyTorch, JAX, TensorFlow and scikit-learn.
+
+    Notes
+    -----
+    .. math::
+
+        g'(z) = \begin{cases} 0 & z < 0 \\ \text{at\_zero} & z = 0 \\ 1 & z > 0 \end{cases}
+        \qquad g''(z) = 0.
+
+    From the output, :math:`a > 0 \iff z > 0`, but :math:`a = 0` comes from
+    both :math:`z < 0` and :math:`z = 0`; the output determines the slope only
+    when ``at_zero == 0`` (`has_derivative_from_output`). The second
+    derivative is taken as 0 at the kink too.
+
+    Examples
+    --------
+    >>> import slopekit
+    >>> slopekit.relu.derivative([-1.0, 0.0, 1.0])
+    array([0., 0., 1.])
+    >>> slopekit.get("relu", at_zero=1).derivative([-1.0, 0.0, 1.0])
+    array([0., 1., 1.])
+    """
+
+    at_zero: float = 0.0
+    name = "relu"
+    kinks = (0.0,)
+
+    def __post_init__(self):
+        value = _params.real("relu", "at_zero", self.at_zero)
+        _params.between("relu", "at_zero", value, 0.0, 1.0, "a subgradient of ReLU at 0")
+        object.__setattr__(self, "at_zero", value)
+
+    @property
+    def has_derivative_from_output(self) -> bool:
+        return self.at_zero == 0.0
+
+    def _no_shortcut_reason(self):
+        return "a = 0 comes from both z < 0 (slope 0) and z = 0 (slope at_zero), so a cannot determine the slope"
+
+    def _value_np(self, z, out):
+        np.maximum(z, 0, out=out)
+
+    def _derivative_np(self, z, out):
+        if self.at_zero in (0.0, 1.0):
+            _step_np(z, self.at_zero == 1.0, out)
+        else:
+            zero = np.equal(z, 0)
+            _step_np(z, False, out)
+            np.copyto(out, self.at_zero, where=zero)
+
+    def _from_output_np(self, a, out):
+        _step_np(a, False, out)  # a > 0 exactly where z > 0; a = 0 gives at_zero = 0
+
+    def _second_np(self, z, out):
+        _zero_np(z, out)
+
+    def _value_xp(self, xp, z):
+        return xp.where(z < 0, xp.zeros_like(z), z)
+
+    def _derivative_xp(self, xp, z):
+        return _step_xp(xp, z, self.at_zero)
+
+    def _from_output_xp(self, xp, a):
+        return _step_xp(xp, a, 0.0)
+
+    def _second_xp(self, xp, z):
+        return xp.where(xp.isnan(z), z, xp.zeros_like(z))
+
+
+@dataclass(frozen=True)
+class LeakyReLU(Activation):
+    r"""The leaky rectified linear unit: :math:`g(z) = z` for :math:`z \ge 0`, ``slope``·z below.
+
+    Parameters
+    ----------
+    slope : float, default 0.01
+        The slope for :math:`z < 0`. The lecture (L7) writes
+        :math:`\max(0.01 z, z)`; its transcript says 0.001, reachable as
+        ``slopekit.get("leaky_relu", slope=0.001)``. PyTorch and JAX default to
+        0.01, Keras to 0.2 (function) or 0.3 (layer).
+    at_zero : float, optional
+        The slope used at exactly :math:`z = 0`, anywhere between ``slope``
+        and 1. Default: ``slope``, the left-hand slope, as PyTorch does; JAX
+        and Keras use 1 there.
+
+    Notes
+    -----
+    .. math::
+
+        g'(z) = \begin{cases} \text{slope} & z < 0 \\ \text{at\_zero} & z = 0 \\ 1 & z > 0 \end{cases}
+        \qquad g''(z) = 0.
+
+    With ``slope > 0``, :math:`a` has the sign of :math:`z`, so the output
+    determines the slope. With ``slope <= 0`` the sign of :math:`z` is lost
+    (``slope = 0`` is ReLU; a negative slope folds both sides onto :math:`a \ge 0`)
+    and `derivative_from_output` raises instead of guessing.
+
+    Examples
+    --------
+    >>> import slopekit
+    >>> slopekit.leaky_relu.derivative([-1.0, 0.0, 1.0])
+    array([0.01, 0.01, 1.  ])
+    >>> slopekit.get("leaky_relu", slope=0.001, at_zero=1).derivative([-1.0, 0.0, 1.0])
+    array([0.001, 1.   , 1.   ])
+    """
+
+    slope: float = 0.01
+    at_zero: float | None = None
+    name = "leaky_relu"
+    kinks = (0.0,)
+
+    def __post_init__(self):
+        slope = _params.real("leaky_relu", "slope", self.slope)
+        at_zero = slope if self.at_zero is None else _params.real("leaky_relu", "at_zero", self.at_zero)
+        _params.between("leaky_relu", "at_zero", at_zero, slope, 1.0, "a subgradient of Leaky ReLU at 0")
+        object.__setattr__(self, "slope", slope)
+        object.__setattr__(self, "at_zero", at_zero)
+
+    @property
+    def has_derivative_from_output(self) -> bool:
+        return self.slope > 0.0
+
+    def _no_shortcut_reason(self):
+        return f"with slope={self.slope!r} <= 0 the output loses the sign of z, so it cannot determine the slope"
+
+    def _value_np(self, z, out):
+        if self.slope == 0.0:  # ReLU; 0 * -inf would be NaN
+            np.maximum(z, 0, out=out)
+            return
+        np.multiply(z, self.slope, out=out)
+        # slope <= 1: max(z, slope z) picks z above 0 and slope z below; slope > 1: min.
+        (np.maximum if self.slope <= 1.0 else np.minimum)(out, z, out=out)
+
+    def _derivative_np(self, z, out):
+        s, c = self.slope, self.at_zero
+        zero = np.equal(z, 0) if c not in (s, 1.0) else None
+        _step_np(z, c == 1.0 and s != 1.0, out)  # h in {0, 1, NaN}
+        # slope + h (1 - slope), in an order that is exact for h in {0, 1}:
+        # h + (slope - h slope) is 0 + slope or 1 + 0.
+        t = np.multiply(out, s)
+        np.subtract(s, t, out=t)
+        np.add(out, t, out=out)
+        if zero is not None:
+            np.copyto(out, c, where=zero)
+
+    def _from_output_np(self, a, out):
+        self._derivative_np(a, out)  # slope > 0: a has the sign of z, and a = 0 iff z = 0
+
+    def _second_np(self, z, out):
+        _zero_np(z, out)
+
+    def _value_xp(self, xp, z):
+        below = xp.zeros_like(z) if self.slope == 0.0 else z * self.slope
+        return xp.where(z < 0, below, z)
+
+    def _derivative_xp(self, xp, z):
+        one = xp.ones_like(z)
+        slope = xp.where(z > 0, one, xp.where(z < 0, self.slope * one, self.at_zero * one))
+        return xp.where(xp.isnan(z), z, slope)
+
+    def _from_output_xp(self, xp, a):
+        return self._derivative_xp(xp, a)
+
+    def _second_xp(self, xp, z):
+        return xp.where(xp.isnan(z), z, xp.zeros_like(z))

@@ -1,0 +1,85 @@
+"""The hyperbolic tangent and its slopes (lecture L5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import Activation
+
+# sech^2 z underflows to 0 in every dtype for |z| > 373; clipping |z| there keeps
+# 2|z| finite (no overflow warning at the dtype's max) without changing a result.
+_CLIP = 400.0
+
+
+@dataclass(frozen=True)
+class Tanh(Activation):
+    r"""The hyperbolic tangent :math:`g(z) = \tanh z = (e^z - e^{-z}) / (e^z + e^{-z})`.
+
+    Notes
+    -----
+    .. math::
+
+        g'(z) = 1 - \tanh^2 z = 1 - a^2 = \operatorname{sech}^2 z,
+        \qquad g''(z) = -2 \tanh(z) \operatorname{sech}^2 z.
+
+    `derivative` evaluates :math:`\operatorname{sech}^2 z = 4e/(1+e)^2` with
+    :math:`e = e^{-2|z|}`: no cancellation and no overflow, so the slope stays
+    accurate where :math:`a` has rounded to :math:`\pm 1` and the lecture's
+    :math:`1 - a^2` (PyTorch's and JAX's way) returns exactly 0 — from about
+    :math:`|z| = 9` in float32 and :math:`|z| = 19` in float64.
+    `derivative_from_output` keeps the lecture's :math:`1 - a^2`; see
+    ``docs/precision.md``. tanh(±inf) = ±1 with slope 0.
+
+    Examples
+    --------
+    The lecture's checks (L5):
+
+    >>> import slopekit
+    >>> float(slopekit.tanh(0.0)), float(slopekit.tanh.derivative(0.0))
+    (0.0, 1.0)
+    >>> print(f"{float(slopekit.tanh.derivative(10.0)):.3e}")
+    8.245e-09
+    """
+
+    name = "tanh"
+
+    def _value_np(self, z, out):
+        np.tanh(z, out=out)
+
+    def _derivative_np(self, z, out):
+        e = np.copysign(z, -1.0, out=out)  # -|z|
+        np.maximum(e, -_CLIP, out=e)
+        np.multiply(e, 2.0, out=e)
+        np.exp(e, out=e)  # e = exp(-2|z|) in [0, 1]
+        den = np.add(e, 1.0)
+        np.multiply(den, den, out=den)
+        np.multiply(e, 4.0, out=e)
+        np.divide(e, den, out=e)  # 4e / (1 + e)^2 = sech^2 z
+
+    def _from_output_np(self, a, out):
+        np.multiply(a, a, out=out)
+        np.subtract(1.0, out, out=out)  # 1 - a^2, the lecture's formula
+
+    def _second_np(self, z, out):
+        t = np.tanh(z)
+        self._derivative_np(z, out)
+        np.multiply(out, t, out=out)
+        np.multiply(out, -2.0, out=out)
+
+    def _value_xp(self, xp, z):
+        return xp.tanh(z)
+
+    def _derivative_xp(self, xp, z):
+        import array_api_compat
+
+        clip = xp.asarray(_CLIP, dtype=z.dtype, device=array_api_compat.device(z))
+        e = xp.exp(-2 * xp.minimum(xp.abs(z), clip))
+        return 4 * e / ((1 + e) * (1 + e))
+
+    def _from_output_xp(self, xp, a):
+        return 1 - a * a
+
+    def _second_xp(self, xp, z):
+        return -2 * xp.tanh(z) * self._derivative_xp(xp, z)
