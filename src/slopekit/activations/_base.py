@@ -196,7 +196,8 @@ class Activation:
             x32 = x.astype(work)
             target = np.empty(x.shape, work)
             getattr(self, kernel + "_np")(x32, target)
-            np.copyto(result, target, casting="same_kind")
+            with np.errstate(over="ignore"):  # a result beyond float16's range rounds to inf
+                np.copyto(result, target, casting="same_kind")
             return
         if np.may_share_memory(x, result):
             x = x.copy()

@@ -176,7 +176,8 @@ class LeakyReLU(Activation):
         if self.slope == 0.0:  # ReLU; 0 * -inf would be NaN
             np.maximum(z, 0, out=out)
             return
-        np.multiply(z, self.slope, out=out)
+        with np.errstate(over="ignore"):  # |slope| > 1: slope * z may round to inf, correctly
+            np.multiply(z, self.slope, out=out)
         # slope <= 1: max(z, slope z) picks z above 0 and slope z below; slope > 1: min.
         (np.maximum if self.slope <= 1.0 else np.minimum)(out, z, out=out)
 
@@ -186,7 +187,7 @@ class LeakyReLU(Activation):
         _step_np(z, c == 1.0 and s != 1.0, out)  # h in {0, 1, NaN}
         # slope + h (1 - slope), in an order that is exact for h in {0, 1}:
         # h + (slope - h slope) is 0 + slope or 1 + 0.
-        t = np.multiply(out, s)
+        t = np.multiply(out, s, out=np.empty_like(out))
         np.subtract(s, t, out=t)
         np.add(out, t, out=out)
         if zero is not None:

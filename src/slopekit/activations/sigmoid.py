@@ -51,14 +51,14 @@ class Sigmoid(Activation):
         nonneg = np.greater_equal(z, 0)
         e = np.copysign(z, -1.0, out=out)  # -|z|
         np.exp(e, out=e)  # e = exp(-|z|) in [0, 1]: no overflow
-        den = np.add(e, 1.0)
+        den = np.add(e, 1.0, out=np.empty_like(e))
         np.maximum(e, nonneg, out=e)  # numerator: 1 where z >= 0, else e
         np.divide(e, den, out=e)
 
     def _derivative_np(self, z, out):
         e = np.copysign(z, -1.0, out=out)
         np.exp(e, out=e)
-        den = np.add(e, 1.0)
+        den = np.add(e, 1.0, out=np.empty_like(e))
         np.multiply(den, den, out=den)
         np.divide(e, den, out=e)  # e / (1 + e)^2 = sigma(z) sigma(-z)
 
@@ -67,7 +67,7 @@ class Sigmoid(Activation):
         np.multiply(out, a, out=out)  # a (1 - a), the lecture's formula
 
     def _second_np(self, z, out):
-        t = np.multiply(z, -0.5)
+        t = np.multiply(z, -0.5, out=np.empty_like(z))
         np.tanh(t, out=t)  # 1 - 2 sigma(z) = -tanh(z/2), without cancellation near 0
         self._derivative_np(z, out)
         np.multiply(out, t, out=out)

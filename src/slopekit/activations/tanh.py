@@ -53,7 +53,7 @@ class Tanh(Activation):
         np.maximum(e, -_CLIP, out=e)
         np.multiply(e, 2.0, out=e)
         np.exp(e, out=e)  # e = exp(-2|z|) in [0, 1]
-        den = np.add(e, 1.0)
+        den = np.add(e, 1.0, out=np.empty_like(e))
         np.multiply(den, den, out=den)
         np.multiply(e, 4.0, out=e)
         np.divide(e, den, out=e)  # 4e / (1 + e)^2 = sech^2 z
@@ -63,7 +63,7 @@ class Tanh(Activation):
         np.subtract(1.0, out, out=out)  # 1 - a^2, the lecture's formula
 
     def _second_np(self, z, out):
-        t = np.tanh(z)
+        t = np.tanh(z, out=np.empty_like(z))
         self._derivative_np(z, out)
         np.multiply(out, t, out=out)
         np.multiply(out, -2.0, out=out)

@@ -1,0 +1,48 @@
+"""Shared test settings: a deterministic hypothesis profile in CI, and the activations under test."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import slopekit
+
+settings.register_profile("ci", derandomize=True, max_examples=200, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: Every activation with default parameters, plus each kink convention.
+ACTIVATIONS = [
+    slopekit.sigmoid,
+    slopekit.tanh,
+    slopekit.relu,
+    slopekit.get("relu", at_zero=1),
+    slopekit.get("relu", at_zero=0.5),
+    slopekit.leaky_relu,
+    slopekit.get("leaky_relu", slope=0.001),
+    slopekit.get("leaky_relu", at_zero=1),
+    slopekit.get("leaky_relu", slope=0.2, at_zero=0.6),
+    slopekit.get("leaky_relu", slope=-0.5),
+    slopekit.get("leaky_relu", slope=0.0),
+    slopekit.get("leaky_relu", slope=3.0),
+]
+
+FLOAT_DTYPES = [np.float16, np.float32, np.float64]
+
+
+@pytest.fixture(params=ACTIVATIONS, ids=repr)
+def g(request):
+    """Each activation in turn."""
+    return request.param
+
+
+def reference_slope(g, z):
+    """g'(z) by the textbook definition, in float64, for the piecewise-linear activations."""
+    z = np.asarray(z, dtype=np.float64)
+    if isinstance(g, slopekit.ReLU):
+        left, right = 0.0, 1.0
+    else:
+        left, right = g.slope, 1.0
+    return np.where(z > 0, right, np.where(z < 0, left, g.at_zero))
