@@ -73,3 +73,27 @@ def get(name: str | Activation, **params: Any) -> Activation:
         allowed_text = ", ".join(allowed) if allowed else "none"
         raise TypeError(f"{key}: unknown parameter {', '.join(map(repr, unknown))}; allowed: {allowed_text}")
     return cls(**params)
+
+
+def parse(spec: str) -> Activation:
+    """An activation from a command-line spec ``NAME[:PARAM=VALUE,...]``.
+
+    Examples
+    --------
+    >>> import slopekit
+    >>> slopekit.activations.parse("leaky_relu:slope=0.001,at_zero=1")
+    LeakyReLU(slope=0.001, at_zero=1.0)
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"an activation spec must be a string, got {type(spec).__name__}")
+    name, _, rest = spec.partition(":")
+    params: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"malformed parameter {item!r} in {spec!r}; expected NAME:PARAM=VALUE,...")
+        try:
+            params[key.strip()] = float(text)
+        except ValueError:
+            raise ValueError(f"parameter {key.strip()!r} in {spec!r} must be a number, got {text.strip()!r}") from None
+    return get(name, **params)
