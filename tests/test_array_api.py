@@ -22,6 +22,11 @@ def _namespaces():
     except ImportError:  # pragma: no cover
         torch = None
     params.append(pytest.param("torch", marks=pytest.mark.skipif(torch is None, reason="torch not installed")))
+    try:
+        import dask.array as dask_array
+    except ImportError:  # pragma: no cover
+        dask_array = None
+    params.append(pytest.param("dask", marks=pytest.mark.skipif(dask_array is None, reason="dask not installed")))
     cuda = torch is not None and torch.cuda.is_available()
     params.append(pytest.param("torch-cuda", marks=pytest.mark.skipif(not cuda, reason="no CUDA device")))
     return params
@@ -36,6 +41,10 @@ class Lib:
             import array_api_strict as xs
 
             self.xp, self.float_dtypes = xs, {"float32": xs.float32, "float64": xs.float64}
+        elif kind == "dask":
+            import dask.array
+
+            self.xp, self.float_dtypes = dask.array, {"float32": np.float32, "float64": np.float64}
         else:
             import torch
 
@@ -44,16 +53,22 @@ class Lib:
             self.float_dtypes = {"float32": torch.float32, "float64": torch.float64}
 
     def asarray(self, values, dtype="float64"):
+        if self.kind == "dask":
+            return self.xp.from_array(np.asarray(values, dtype=dtype), chunks=5)
         if self.kind == "strict":
             return self.xp.asarray(np.asarray(values, dtype=dtype))
         return self.xp.asarray(np.asarray(values, dtype=dtype), device=self.device)
 
     def to_numpy(self, x):
+        if self.kind == "dask":
+            return x.compute()
         if self.kind == "strict":
             return np.asarray(x)
         return x.detach().cpu().numpy()
 
     def is_native(self, x):
+        if self.kind == "dask":
+            return isinstance(x, self.xp.Array)
         if self.kind == "strict":
             return type(x).__module__.startswith("array_api_strict")
         return isinstance(x, self.xp.Tensor) and x.device.type == self.device.split(":")[0]
@@ -126,8 +141,8 @@ def test_mixing_libraries_is_refused(lib):
 
 
 def test_complex_is_refused(lib):
-    if lib.kind == "strict":
-        z = lib.xp.asarray([1 + 1j])
+    if lib.kind in ("strict", "dask"):
+        z = lib.xp.asarray(np.array([1 + 1j]))
     else:
         z = lib.xp.tensor([1 + 1j], device=lib.device)
     with pytest.raises(TypeError, match="sigmoid.*complex"):
