@@ -32,10 +32,22 @@ ACTIVATIONS = [
 FLOAT_DTYPES = [np.float16, np.float32, np.float64]
 
 
-@pytest.fixture(params=ACTIVATIONS, ids=repr)
-def g(request):
-    """Each activation in turn."""
-    return request.param
+METHODS = ["__call__", "derivative", "second_derivative", "derivative_from_output"]
+
+
+def pytest_generate_tests(metafunc):
+    """``g``: each activation; ``g, method``: each activation with each method it supports."""
+    names = metafunc.fixturenames
+    explicit = {n.strip() for m in metafunc.definition.iter_markers("parametrize") for n in
+                (m.args[0].split(",") if isinstance(m.args[0], str) else m.args[0])}
+    if "g" in explicit:
+        return
+    if "g" in names and "method" in names:
+        cases = [(g, m) for g in ACTIVATIONS for m in METHODS
+                 if m != "derivative_from_output" or g.has_derivative_from_output]
+        metafunc.parametrize("g, method", cases, ids=[f"{g!r}-{m}" for g, m in cases])
+    elif "g" in names:
+        metafunc.parametrize("g", ACTIVATIONS, ids=repr)
 
 
 def reference_slope(g, z):

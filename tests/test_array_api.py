@@ -6,7 +6,6 @@ import pytest
 import slopekit
 from conftest import ACTIVATIONS
 
-METHODS = ["__call__", "derivative", "second_derivative", "derivative_from_output"]
 GRID = [-np.inf, -800.0, -40.0, -10.0, -1.5, -1e-30, 0.0, 1e-30, 0.75, 3.0, 20.0, 800.0, np.inf, np.nan]
 
 
@@ -80,14 +79,10 @@ def lib(request):
 
 
 def call(g, method, x, **kw):
-    if method == "derivative_from_output" and not g.has_derivative_from_output:
-        pytest.skip("no slope from output")
     return getattr(g, method)(x, **kw)
 
 
-@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("g", ACTIVATIONS, ids=repr)
 def test_generic_path_matches_numpy_fast_path(lib, g, method, dtype):
     z = np.array(GRID, dtype=dtype)
     x_np = g(z) if method == "derivative_from_output" else z
@@ -100,7 +95,6 @@ def test_generic_path_matches_numpy_fast_path(lib, g, method, dtype):
     np.testing.assert_allclose(got, expected, rtol=8 * np.finfo(dtype).eps, atol=0)
 
 
-@pytest.mark.parametrize("g", ACTIVATIONS, ids=repr)
 def test_generic_backward(lib, g):
     z = np.linspace(-4, 4, 9)
     da = np.linspace(1, 2, 9)

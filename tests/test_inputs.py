@@ -8,18 +8,8 @@ import pytest
 import slopekit
 from conftest import ACTIVATIONS, FLOAT_DTYPES
 
-METHODS = ["__call__", "derivative", "second_derivative", "derivative_from_output"]
-
-
 def call(g, method, x, **kw):
-    if method == "derivative_from_output" and not g.has_derivative_from_output:
-        pytest.skip(f"{g!r} has no slope from its output")
     return getattr(g, method)(x, **kw)
-
-
-@pytest.fixture(params=METHODS)
-def method(request):
-    return request.param
 
 
 SPECIAL = {
