@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from typing import Any
 
 from ._base import Activation
@@ -63,6 +62,8 @@ def get(name: str | Activation, **params: Any) -> Activation:
         raise TypeError(f"get: name must be a string or an Activation, got {type(name).__name__}")
     key = name.strip().lower().replace("-", "_")
     if key not in _REGISTRY:
+        import difflib  # only on this error path: keeps `import slopekit` light
+
         close = difflib.get_close_matches(key, _REGISTRY, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(f"unknown activation {name!r}{hint}; known: {', '.join(names())}")
