@@ -11,7 +11,10 @@ comes almost for free (sigmoid: :math:`a(1-a)`, tanh: :math:`1-a^2`, ReLU: 0 or
 (0.5, 0.25)
 """
 
+from . import datasets
 from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh, get, names
+from .gradcheck import gradient_check
+from .network import Network
 from .numerical import check_slopes, numerical_derivative
 
 __version__ = "0.1.0"
@@ -25,11 +28,14 @@ leaky_relu = LeakyReLU()
 __all__ = [
     "Activation",
     "LeakyReLU",
+    "Network",
     "ReLU",
     "Sigmoid",
     "Tanh",
     "check_slopes",
+    "datasets",
     "get",
+    "gradient_check",
     "leaky_relu",
     "names",
     "numerical_derivative",

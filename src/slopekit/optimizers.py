@@ -1,0 +1,288 @@
+r"""How a gradient becomes a step: plain gradient descent, momentum and Adam.
+
+An optimizer is an immutable value holding its hyperparameters; `Optimizer.start`
+gives a `Stepper` that owns the running state (velocities, moments, the step
+count) for one set of parameter arrays and updates them in place. Every update
+writes into preallocated arrays: no temporaries per step.
+
+The formulas are the course's (Deep Learning Specialization, course 2):
+momentum averages gradients as :math:`v \leftarrow \beta v + (1 - \beta)\,dW`
+(PyTorch's ``SGD(momentum=β)`` omits the :math:`1 - \beta`, which only rescales
+the learning rate), and Adam is Kingma and Ba's, identical to ``torch.optim.Adam``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _params
+
+__all__ = ["Adam", "GradientDescent", "Momentum", "Optimizer", "Stepper", "get", "names"]
+
+
+class Stepper:
+    """The running state of an optimizer for one list of parameter arrays.
+
+    Parameters
+    ----------
+    params : sequence of ndarray
+        The arrays to update in place, in a fixed order.
+    """
+
+    def __init__(self, params: Sequence[np.ndarray]):
+        self.params = list(params)
+        self.t = 0  #: the number of steps taken
+
+    def step(self, grads: Sequence[np.ndarray], learning_rate: float) -> None:
+        """Update every parameter in place from its gradient.
+
+        ``grads`` lines up with ``params``; its arrays are used as scratch space
+        and hold garbage afterwards.
+        """
+        raise NotImplementedError
+
+
+class Optimizer:
+    """An update rule; `start` binds it to parameter arrays."""
+
+    name: ClassVar[str]
+
+    def start(self, params: Sequence[np.ndarray]) -> Stepper:
+        """A fresh `Stepper` (zero state) updating ``params`` in place."""
+        raise NotImplementedError
+
+
+class _GradientDescentStepper(Stepper):
+    def step(self, grads, learning_rate):
+        self.t += 1
+        for p, dp in zip(self.params, grads):
+            np.multiply(dp, learning_rate, out=dp)
+            np.subtract(p, dp, out=p)
+
+
+@dataclass(frozen=True)
+class GradientDescent(Optimizer):
+    r"""Plain gradient descent, the lecture's :math:`W \leftarrow W - \alpha\, dW`.
+
+    With mini-batches this is stochastic gradient descent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopekit import optimizers
+    >>> W = np.array([1.0, 2.0])
+    >>> optimizers.GradientDescent().start([W]).step([np.array([10.0, -10.0])], learning_rate=0.1)
+    >>> W
+    array([0., 3.])
+    """
+
+    name = "gd"
+
+    def start(self, params):
+        return _GradientDescentStepper(params)
+
+
+class _MomentumStepper(Stepper):
+    def __init__(self, params, beta):
+        super().__init__(params)
+        self.beta = beta
+        self.v = [np.zeros_like(p) for p in self.params]
+
+    def step(self, grads, learning_rate):
+        self.t += 1
+        beta = self.beta
+        for p, dp, v in zip(self.params, grads, self.v):
+            np.multiply(v, beta, out=v)
+            np.multiply(dp, 1.0 - beta, out=dp)
+            np.add(v, dp, out=v)  # v = beta v + (1 - beta) dW
+            np.multiply(v, learning_rate, out=dp)
+            np.subtract(p, dp, out=p)  # W = W - alpha v
+
+
+@dataclass(frozen=True)
+class Momentum(Optimizer):
+    r"""Gradient descent with momentum: a step along the running average of the gradients.
+
+    Parameters
+    ----------
+    beta : float, default 0.9
+        How much of the previous velocity to keep, in :math:`[0, 1)`; 0 is
+        plain gradient descent.
+
+    Notes
+    -----
+    .. math::
+
+        v \leftarrow \beta v + (1 - \beta)\, dW, \qquad W \leftarrow W - \alpha v,
+
+    with :math:`v = 0` at the start (the course's convention).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from slopekit import optimizers
+    >>> W = np.array([1.0])
+    >>> stepper = optimizers.Momentum(beta=0.5).start([W])
+    >>> stepper.step([np.array([1.0])], learning_rate=1.0)  # v = 0.5
+    >>> stepper.step([np.array([1.0])], learning_rate=1.0)  # v = 0.75
+    >>> W
+    array([-0.25])
+    """
+
+    beta: float = 0.9
+    name = "momentum"
+
+    def __post_init__(self):
+        beta = _params.real("momentum", "beta", self.beta)
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"momentum: beta must lie in [0, 1), got {beta!r}")
+        object.__setattr__(self, "beta", beta)
+
+    def start(self, params):
+        return _MomentumStepper(params, self.beta)
+
+
+class _AdamStepper(Stepper):
+    def __init__(self, params, beta1, beta2, eps):
+        super().__init__(params)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.s = [np.zeros_like(p) for p in self.params]
+        self._work = [np.empty_like(p) for p in self.params]
+
+    def step(self, grads, learning_rate):
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        correction1 = 1.0 - b1 ** self.t
+        root_correction2 = math.sqrt(1.0 - b2 ** self.t)
+        step_size = learning_rate / correction1
+        for p, dp, v, s, w in zip(self.params, grads, self.v, self.s, self._work):
+            np.multiply(dp, dp, out=w)
+            np.multiply(w, 1.0 - b2, out=w)
+            np.multiply(s, b2, out=s)
+            np.add(s, w, out=s)  # s = beta2 s + (1 - beta2) dW^2
+            np.multiply(dp, 1.0 - b1, out=dp)
+            np.multiply(v, b1, out=v)
+            np.add(v, dp, out=v)  # v = beta1 v + (1 - beta1) dW
+            np.sqrt(s, out=w)
+            np.divide(w, root_correction2, out=w)
+            np.add(w, self.eps, out=w)  # sqrt(s_hat) + eps
+            np.divide(v, w, out=w)
+            np.multiply(w, step_size, out=w)  # alpha v_hat / (sqrt(s_hat) + eps)
+            np.subtract(p, w, out=p)
+
+
+@dataclass(frozen=True)
+class Adam(Optimizer):
+    r"""Adam: momentum on the gradient, scaled by a running root-mean-square of it.
+
+    Parameters
+    ----------
+    beta1 : float, default 0.9
+        Decay of the first moment (the velocity), in :math:`[0, 1)`.
+    beta2 : float, default 0.999
+        Decay of the second moment, in :math:`[0, 1)`.
+    eps : float, default 1e-8
+        Added to the root of the second moment; positive.
+
+    Notes
+    -----
+    At step :math:`t = 1, 2, \dots`
+
+    .. math::
+
+        v \leftarrow \beta_1 v + (1 - \beta_1)\, dW, \quad
+        s \leftarrow \beta_2 s + (1 - \beta_2)\, dW^2, \quad
+        W \leftarrow W - \alpha \frac{v / (1 - \beta_1^t)}{\sqrt{s / (1 - \beta_2^t)} + \epsilon}.
+
+    Examples
+    --------
+    The first step moves every weight by about the learning rate, whatever
+    the gradient's size:
+
+    >>> import numpy as np
+    >>> from slopekit import optimizers
+    >>> W = np.array([0.0, 0.0])
+    >>> optimizers.Adam().start([W]).step([np.array([1e-3, -50.0])], learning_rate=0.1)
+    >>> W.round(4)
+    array([-0.1,  0.1])
+    """
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    name = "adam"
+
+    def __post_init__(self):
+        for field in ("beta1", "beta2"):
+            value = _params.real("adam", field, getattr(self, field))
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"adam: {field} must lie in [0, 1), got {value!r}")
+            object.__setattr__(self, field, value)
+        eps = _params.real("adam", "eps", self.eps)
+        if eps <= 0.0:
+            raise ValueError(f"adam: eps must be positive, got {eps!r}")
+        object.__setattr__(self, "eps", eps)
+
+    def start(self, params):
+        return _AdamStepper(params, self.beta1, self.beta2, self.eps)
+
+
+_REGISTRY: dict[str, type[Optimizer]] = {"gd": GradientDescent, "sgd": GradientDescent,
+                                         "momentum": Momentum, "adam": Adam}
+
+
+def names() -> tuple[str, ...]:
+    """The names `get` accepts (``"sgd"`` is another name for ``"gd"``).
+
+    Examples
+    --------
+    >>> from slopekit import optimizers
+    >>> optimizers.names()
+    ('adam', 'gd', 'momentum', 'sgd')
+    """
+    return tuple(sorted(_REGISTRY))
+
+
+def get(optimizer: str | Optimizer, **params: Any) -> Optimizer:
+    """An optimizer by name with hyperparameters, or an optimizer object as it is.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or an invalid hyperparameter value.
+    TypeError
+        For an unknown hyperparameter, or something that is neither a name
+        nor an `Optimizer`.
+
+    Examples
+    --------
+    >>> from slopekit import optimizers
+    >>> optimizers.get("momentum", beta=0.8)
+    Momentum(beta=0.8)
+    >>> optimizers.get("adam")
+    Adam(beta1=0.9, beta2=0.999, eps=1e-08)
+    """
+    if isinstance(optimizer, Optimizer):
+        if params:
+            raise TypeError(f"optimizer: hyperparameters {sorted(params)} cannot be applied to {optimizer!r}")
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise TypeError(f"optimizer must be one of {', '.join(map(repr, names()))} or an Optimizer, "
+                        f"got {type(optimizer).__name__} {optimizer!r}")
+    key = optimizer.strip().lower()
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(map(repr, names()))}")
+    cls = _REGISTRY[key]
+    allowed = [field.name for field in dataclasses.fields(cls)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise TypeError(f"optimizer {key!r}: unknown hyperparameter {', '.join(map(repr, unknown))}; "
+                        f"allowed: {', '.join(allowed) or 'none'}")
+    return cls(**params)
