@@ -328,7 +328,8 @@ comes out as exactly 0 although the true slope is still a perfectly
 representable number — the gradient vanishes for a reason that has nothing to
 do with the network. slopekit's `derivative(z)` avoids the subtraction: it
 evaluates sigmoid's slope as e/(1 + e)² with e = exp(-|z|), and tanh's as
-4e/(1 + e)² with e = exp(-2|z|), which never cancel and never overflow, so the
+4e/(1 + e)² with e = exp(-2|z|) (and (2 exp(-|z|))² beyond |z| = 20, which
+rounds only once), which never cancel and never overflow, so the
 slope stays within a few ULPs of the truth all the way down into the subnormal
 range. For z < 0, sigmoid's a(1 - a) is accurate (a ≤ 1/2, so 1 - a
 does not cancel); tanh is odd and its slope even, so the tables for z > 0

@@ -366,3 +366,18 @@ def test_leaky_slope_from_an_underflowed_output(dtype, g):
     a = g(z)
     assert a[0] == 0 and np.signbit(a[0])
     np.testing.assert_array_equal(g.derivative_from_output(a), _exact_slope(g, z, dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_slope_reaches_as_far_as_the_true_slope(dtype):
+    # sech^2 z ~ 4 exp(-2z) stays nonzero (rounds up to the smallest subnormal) while it is at
+    # least half of it: up to z = ln(8 / tiny) / 2. Rounding e = exp(-2z) onto the subnormal grid
+    # before scaling by 4 used to lose the last 0.7 of that range.
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    last = float(mpmath.log(8 / mpmath.mpf(tiny)) / 2)
+    z = np.array([last - 0.3, last - 0.01], dtype=dtype)
+    slope = slopekit.tanh.derivative(z)
+    assert np.all(slope > 0), (z, slope)
+    truth = [float(mpmath.sech(mpmath.mpf(float(x))) ** 2) for x in z]
+    np.testing.assert_allclose(slope.astype(float), truth, rtol=0, atol=2 * tiny)
+    assert slopekit.tanh.derivative(np.array(last + 0.01, dtype=dtype)) == 0

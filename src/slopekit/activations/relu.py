@@ -153,7 +153,11 @@ class LeakyReLU(Activation):
     With ``slope > 0``, :math:`a` has the sign of :math:`z`, so the output
     determines the slope. With ``slope <= 0`` the sign of :math:`z` is lost
     (``slope = 0`` is ReLU; a negative slope folds both sides onto :math:`a \ge 0`)
-    and `derivative_from_output` raises instead of guessing.
+    and `derivative_from_output` raises instead of guessing. One corner
+    remains when ``at_zero != slope``: for a subnormal :math:`z < 0` so small
+    that ``slope * z`` underflows to :math:`-0`, the output equals that of
+    :math:`z = -0`, and the slope from the output is ``at_zero`` where
+    `derivative` gives ``slope`` (pinned by an expected-failure test).
 
     Examples
     --------

@@ -8,9 +8,14 @@ import numpy as np
 
 from ._base import Activation
 
-# sech^2 z underflows to 0 in every dtype for |z| > 373; clipping |z| there keeps
+# sech^2 z underflows to 0 in every dtype for |z| > 373.3; clipping |z| there keeps
 # 2|z| finite (no overflow warning at the dtype's max) without changing a result.
 _CLIP = 400.0
+# Beyond |z| = 20, e = exp(-2|z|) < 4.3e-18 is below float64's eps, so 1 + e rounds to 1 and
+# sech^2 z = (2 exp(-|z|))^2 to the last bit. The squared form rounds only once, at the end,
+# where 4e would round e onto the subnormal grid first and underflow early (from |z| = 372.6
+# instead of 373.3 in float64, 51.99 instead of 52.68 in float32).
+_TAIL = 20.0
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,10 @@ class Tanh(Activation):
     :math:`e = e^{-2|z|}`: no cancellation and no overflow, so the slope stays
     accurate where :math:`a` has rounded to :math:`\pm 1` and the lecture's
     :math:`1 - a^2` (PyTorch's and JAX's way) returns exactly 0 — from about
-    :math:`|z| = 9` in float32 and :math:`|z| = 19` in float64.
+    :math:`|z| = 10` in float32 and :math:`|z| = 19` in float64 (measured in
+    ``docs/precision.md``). Beyond :math:`|z| = 20` it uses
+    :math:`(2e^{-|z|})^2`, which rounds once, so the slope stays nonzero as far
+    as the true one (:math:`|z| \approx 52.68` in float32, 373.26 in float64).
     `derivative_from_output` keeps the lecture's :math:`1 - a^2`; see
     ``docs/precision.md``. tanh(±inf) = ±1 with slope 0.
 
@@ -57,6 +65,11 @@ class Tanh(Activation):
         np.multiply(den, den, out=den)
         np.multiply(e, 4.0, out=e)
         np.divide(e, den, out=e)  # 4e / (1 + e)^2 = sech^2 z
+        if z.size and (np.fmax.reduce(z, axis=None) > _TAIL or np.fmin.reduce(z, axis=None) < -_TAIL):
+            tail = np.abs(z) > _TAIL
+            h = np.exp(-np.abs(z[tail]))
+            np.multiply(h, 2.0, out=h)
+            out[tail] = np.multiply(h, h, out=h)
 
     def _from_output_np(self, a, out):
         np.multiply(a, a, out=out)
@@ -74,9 +87,11 @@ class Tanh(Activation):
     def _derivative_xp(self, xp, z):
         import array_api_compat
 
-        clip = xp.asarray(_CLIP, dtype=z.dtype, device=array_api_compat.device(z))
-        e = xp.exp(-2 * xp.minimum(xp.abs(z), clip))
-        return 4 * e / ((1 + e) * (1 + e))
+        device = array_api_compat.device(z)
+        t = xp.abs(z)
+        e = xp.exp(-2 * xp.minimum(t, xp.asarray(_CLIP, dtype=z.dtype, device=device)))
+        h = 2 * xp.exp(-t)
+        return xp.where(t > _TAIL, h * h, 4 * e / ((1 + e) * (1 + e)))
 
     def _from_output_xp(self, xp, a):
         return 1 - a * a
