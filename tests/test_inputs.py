@@ -211,3 +211,13 @@ def test_from_output_refusal_is_a_property_of_the_parameters():
         assert not g.has_derivative_from_output
         with pytest.raises(ValueError, match="sign of z"):
             g.derivative_from_output(np.ones(2))
+
+
+def test_unsupported_float_widths_masked_arrays_and_huge_integers(g):
+    if np.dtype(np.longdouble) != np.float64:
+        with pytest.raises(TypeError, match=f"{g.name}: z has dtype .*use float16, float32 or float64"):
+            g(np.ones(2, dtype=np.longdouble))
+    with pytest.raises(TypeError, match="masked array"):
+        g(np.ma.array([1.0, 2.0], mask=[0, 1]))
+    with pytest.raises(ValueError, match=f"{g.name}: z = .* too large for float64"):
+        g(10**400)

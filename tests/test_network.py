@@ -381,3 +381,9 @@ def test_parameters_given_to_set_parameters_are_not_aliased():
         v.flags.writeable = False
     net.set_parameters(p)
     net.fit(*data("sigmoid"), epochs=2, learning_rate=0.1)  # would raise if it wrote into p
+
+
+def test_samples_as_columns_get_a_hint_to_transpose():
+    X, y = slopekit.datasets.planar_flower()
+    with pytest.raises(ValueError, match=r"expects 2 .*pass X\.T"):
+        slopekit.Network([2, 4, 1]).fit(X.T, y, epochs=1, learning_rate=0.1)

@@ -247,3 +247,20 @@ def test_zip_with_a_bad_crc_is_refused(tmp_path):
 def test_a_missing_file_is_an_os_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         Network.load(tmp_path / "nowhere.npz")
+
+
+def test_plain_text_file_is_refused_without_pickle_advice(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_text("hello")
+    with pytest.raises(ValueError, match="not a saved slopekit network") as info:
+        Network.load(path)
+    assert "pickle" not in str(info.value)
+
+
+def test_save_into_a_missing_folder_names_the_users_path(tmp_path):
+    target = tmp_path / "missing" / "model.npz"
+    with pytest.raises(FileNotFoundError, match="missing.*does not exist") as info:
+        Network([2, 3, 1]).save(target)
+    assert ".tmp" not in str(info.value)
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        Network([2, 3, 1]).save(tmp_path)

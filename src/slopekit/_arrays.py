@@ -57,6 +57,9 @@ def _numpy_float(arr: np.ndarray, who: str, argname: str) -> np.ndarray:
         return arr
     if dtype.kind in "biu":
         return arr.astype(np.float64)
+    if dtype.kind == "f":
+        raise TypeError(f"{who}: {argname} has dtype {dtype}, which slopekit does not support; "
+                        "use float16, float32 or float64")
     raise _unsupported(who, argname, f"dtype {dtype}")
 
 
@@ -83,13 +86,19 @@ def prepare(x: Any, who: str, argname: str) -> Input:
     if x is None:
         raise _unsupported(who, argname, "None")
     if isinstance(x, (bool, numbers.Real, np.generic)) and not isinstance(x, (str, bytes)):
-        arr = np.asarray(x) if isinstance(x, np.generic) else np.asarray(float(x))
+        try:
+            arr = np.asarray(x) if isinstance(x, np.generic) else np.asarray(float(x))
+        except OverflowError:
+            raise ValueError(f"{who}: {argname} = {x!r:.40} is too large for float64") from None
         return Input(_numpy_float(arr, who, argname), None, True)
     if isinstance(x, (complex, numbers.Complex)):
         raise _unsupported(who, argname, f"complex value {x!r}")
     if isinstance(x, (str, bytes)):
         raise _unsupported(who, argname, f"a {type(x).__name__}")
-    if isinstance(x, np.ndarray):  # subclasses: masked arrays, matrices
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{who}: {argname} is a masked array, whose mask would be ignored; "
+                        "pass x.filled(value) or x.compressed()")
+    if isinstance(x, np.ndarray):  # other subclasses, such as np.matrix
         return Input(_numpy_float(np.asarray(x), who, argname), None, False)
     if isinstance(x, (list, tuple)):
         try:

@@ -116,6 +116,11 @@ def _atomic_write(path: str, arrays: dict[str, np.ndarray]) -> None:
 def save(net: Any, path: str | os.PathLike) -> None:
     """Write ``net`` to ``path`` atomically (see the module's docstring)."""
     path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: cannot write {path!r}: the folder {directory!r} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: cannot write {path!r}: it is a folder; give a file name such as model.npz")
     arrays = {_META: np.frombuffer(_metadata(net), dtype=np.uint8)}
     arrays.update(zip(net._names(), net._param_list()))
     _atomic_write(path, arrays)
@@ -231,7 +236,9 @@ def load(cls: type, path: str | os.PathLike) -> Any:
         try:
             archive = np.load(f, allow_pickle=False)
         except _READ_ERRORS as exc:
-            raise ValueError(f"load: {where!r} is not a saved slopekit network: {exc}") from None
+            # NumPy's own message for a non-.npz file suggests allow_pickle: never the advice here.
+            detail = "not a .npz archive" if "pickle" in str(exc) else str(exc)
+            raise ValueError(f"load: {where!r} is not a saved slopekit network ({detail})") from None
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError(f"load: {where!r} holds a single array, not a saved slopekit network (.npz)")
         with archive:
