@@ -96,3 +96,34 @@ def test_installed_console_script_and_module_run():
         assert "Tanh()" in result.stdout and "all slopes agree" in result.stdout
     bad = _run(script, "check", "-a", "nope")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_check_includes_a_network_gradient_check(capsys):
+    assert cli.main(["check", "-a", "relu", "-a", "tanh"]) == 0
+    out = capsys.readouterr().out
+    assert "gradient" in out and "network" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("ReLU(", "Tanh()"))]
+    gaps = [float(row[-2]) for row in rows if row[-1] == "ok" and len(row) >= 8]
+    assert len(gaps) == 2 and all(0 < gap < cli.NETWORK_TOLERANCE for gap in gaps)
+    assert "every network passes its gradient check" in out
+
+
+def test_check_fails_when_backpropagation_is_wrong(capsys, monkeypatch):
+    # the slopes themselves are right; only the network's gradient is broken
+    from slopekit.network import Network
+
+    real = Network.gradients
+
+    def wrong(self, X, y, **kwargs):
+        return {name: g * 1.01 for name, g in real(self, X, y, **kwargs).items()}
+
+    monkeypatch.setattr(Network, "gradients", wrong)
+    assert cli.main(["check", "-a", "tanh"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_help_lists_every_command(capsys):
+    assert cli.main([]) == 2
+    out = capsys.readouterr().out
+    for command in ("train", "predict", "plot", "check"):
+        assert command in out

@@ -1,11 +1,21 @@
-"""The ``slopekit`` command: ``main(argv) -> int`` for tests, ``entrypoint()`` for the console script."""
+"""The ``slopekit`` command: ``main(argv) -> int`` for tests, ``entrypoint()`` for the console script.
+
+Subcommands: ``train`` (a network, with a progress bar, pictures and
+checkpoints; `slopekit.runs`), ``predict`` (a saved model on a data file),
+``plot`` (the lecture's slope triangles; `slopekit.plotting`) and ``check``
+(every slope against its numerical estimate). This module only parses and
+reports: a user's mistake becomes `UsageError`, printed as one line with exit
+status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import math
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 LECTURE_POINTS = (-10.0, 0.0, 10.0)
 
@@ -56,8 +66,33 @@ def lecture_table(activations: Sequence) -> str:
     return "\n".join(lines)
 
 
+#: The largest relative difference `network_gradient_check` accepts (the course's rule of thumb).
+NETWORK_TOLERANCE = 1e-7
+
+
+def network_gradient_check(g: Any) -> float:
+    """The course's gradient check of a small network ``[2, 5, 3, 1]`` with hidden activation ``g``.
+
+    The biases start at random positive values, so that no pre-activation
+    sits exactly on a kink (where the numerical slope is the average of the
+    two one-sided slopes, not the convention's).
+    """
+    import numpy as np
+
+    from . import datasets
+    from .gradcheck import gradient_check
+    from .network import Network
+
+    X, y = datasets.xor(n_samples=8, seed=0)
+    net = Network([2, 5, 3, 1], hidden=g, output="sigmoid", seed=1)
+    rng = np.random.RandomState(1)
+    net.set_parameters({name: rng.uniform(0.1, 0.5, p.shape) if name[0] == "b" else p
+                        for name, p in net.parameters().items()})
+    return gradient_check(net, X, y)
+
+
 def slope_table(activations: Sequence) -> tuple[str, bool]:
-    """Analytic against numerical slopes, per dtype; and whether all passed."""
+    """Analytic against numerical slopes, per dtype, and a network's gradient check; and whether all passed."""
     import numpy as np
 
     from .numerical import check_slopes
@@ -65,16 +100,18 @@ def slope_table(activations: Sequence) -> tuple[str, bool]:
     by_dtype = {dt: check_slopes(activations, dtype=dt) for dt in (np.float32, np.float64)}
     lines = [
         'Analytic slopes against the numerical "height over width of a small triangle",',
-        "on 2001 points of [-10, 10] away from the kinks (worst gap / tolerance):",
+        "on 2001 points of [-10, 10] away from the kinks (worst gap / tolerance), and the gradient",
+        f"check of a network [2, 5, 3, 1] (relative difference, float64; below {NETWORK_TOLERANCE:.0e} passes):",
         "",
-        f"{'activation':<38} {'float32':>21} {'float64':>21}  status",
+        f"{'activation':<38} {'float32':>21} {'float64':>21} {'network':>9}  status",
     ]
     ok = True
-    for row in zip(*by_dtype.values()):
-        passed = all(r.passed for r in row)
+    for g, row in zip(activations, zip(*by_dtype.values())):
+        network = network_gradient_check(g)
+        passed = all(r.passed for r in row) and network < NETWORK_TOLERANCE
         ok &= passed
         cells = " ".join(f"{r.worst_gap:9.2e} / {r.tolerance:8.1e}  " for r in row)
-        lines.append(f"{row[0].activation!r:<38} {cells}{'ok' if passed else 'FAIL'}")
+        lines.append(f"{row[0].activation!r:<38} {cells}{network:9.2e}  {'ok' if passed else 'FAIL'}")
     return "\n".join(lines), ok
 
 
@@ -85,22 +122,319 @@ def _check(args: argparse.Namespace) -> int:
     table, ok = slope_table(chosen)
     print(table)
     print()
-    print("all slopes agree" if ok else "some slopes disagree with their numerical estimate")
+    print("all slopes agree, and every network passes its gradient check" if ok
+          else "some slopes disagree with their numerical estimate")
     return 0 if ok else 1
+
+
+# -- values on the command line ------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32 - 1], got {text!r}")
+    return value
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _finite(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """``"64,32"`` -> ``(64, 32)``; ``""`` -> ``()`` (no hidden layer)."""
+    parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        sizes = (0,)
+    if any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"expected positive layer sizes separated by commas, such as 64,32; "
+                                         f"got {text!r}")
+    return sizes
+
+
+def _need(command: str, *modules: str) -> None:
+    """Import ``modules`` or stop with the one line that says how to install them."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise UsageError(f"needs {name}, which is not installed: pip install \"slopekit[cli]\"") from None
+
+
+def _writable_file(path: str) -> None:
+    """Refuse an output file whose folder does not exist or that is a folder."""
+    if os.path.isdir(path):
+        raise UsageError(f"--out {path} is a folder; name a file")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--out {path}: the folder {os.path.dirname(path) or '.'} does not exist")
+
+
+# -- train ---------------------------------------------------------------------------------------
+
+_SETTINGS = ("dataset", "data", "target", "hidden", "activation", "output", "epochs", "lr", "batch_size",
+             "optimizer", "seed", "test_fraction", "dtype")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from .runs import Settings
+
+    if args.data is not None and args.dataset is not None:
+        raise UsageError("give --dataset or --data FILE, not both")
+    if args.target is not None and args.data is None:
+        raise UsageError("--target names a column of --data FILE; add --data")
+    return Settings(**{k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None})
+
+
+def _folder(path: str) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--out {path} is a file; name a folder (it is created if missing)")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the output folder {path}: {exc.strerror or exc}") from None
+
+
+def _percent(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if key == "accuracy" else f"{value:.4f}"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import runs
+    from ._data_files import DataError
+
+    _need("train", "tqdm", "matplotlib")
+    state = None
+    if args.resume is not None:
+        given = [k for k in (*_SETTINGS, "out") if getattr(args, k) is not None]
+        if given:
+            raise UsageError(f"--resume takes every setting from the checkpoint; drop "
+                             f"{', '.join('--' + k.replace('_', '-') for k in given)}")
+        try:
+            settings, state = runs.load_checkpoint(args.resume)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        folder = args.resume
+        if args.checkpoint_every is None:  # keep the interrupted run's schedule
+            args.checkpoint_every = state["checkpoint_every"]
+    else:
+        settings = _settings(args)
+        folder = args.out or runs.default_folder()
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise UsageError(f"--out {folder} is a file; name a folder (it is created if missing)")
+    try:
+        run = runs.Run(settings, folder, checkpoint_every=args.checkpoint_every, progress=args.progress,
+                       checkpoint=state)
+    except (DataError, ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    created = not os.path.exists(folder)
+    _folder(folder)
+    d = run.data
+    batch = "full batch" if settings.batch_size is None else f"batches of {settings.batch_size}"
+    print(f"data: {d.source}, {len(d.X_train) + len(d.X_test)} rows ({len(d.X_train)} for training, "
+          f"{len(d.X_test)} held out), {len(d.features)} features, target {d.target}")
+    print(f"network: {run.net!r}")
+    print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {settings.epochs} epochs, {batch}"
+          + (f", resuming after epoch {run.epoch}" if state else ""))
+    sys.stdout.flush()
+    try:
+        run.train()
+    except runs.Interrupted as exc:
+        print(f"slopekit train: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("slopekit train: interrupted twice; stopped without a checkpoint", file=sys.stderr)
+        return 130
+    except FloatingPointError as exc:
+        if created and not os.listdir(folder):
+            os.rmdir(folder)
+        print(f"slopekit train: error: {exc}", file=sys.stderr)
+        return 1
+    metrics = run.finish()
+    key = runs.score_name(run.output)
+    done = run.epoch - (state["epoch"] if state else 0)
+    speed = f" ({done / run.seconds:,.0f} epochs/s)" if run.seconds > 0 and done else ""
+    print(f"trained {done} epochs in {run.seconds:.1f} s{speed}; final loss {metrics['final_loss']:.6f}")
+    print(f"{'accuracy' if key == 'accuracy' else 'R^2'}: training {_percent(key, metrics[f'train_{key}'])}, "
+          f"held out {_percent(key, metrics[f'test_{key}'])}")
+    print(f"wrote {os.path.join(folder, '')}: {', '.join(metrics['files'])}")
+    return 0
+
+
+# -- predict -------------------------------------------------------------------------------------
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ._atomic import replacing
+    from ._data_files import DataError, prediction_table, read_features
+    from .network import Network
+
+    if args.out is not None:
+        _writable_file(args.out)
+    if not os.path.isfile(args.model):
+        raise UsageError(f"{args.model}: no such model file; give the model.npz of a `slopekit train` run")
+    try:
+        net = Network.load(args.model)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{args.model}: not a slopekit model ({exc})") from None
+    try:
+        X, names = read_features(args.data, net.layer_sizes[0], args.target)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    text = prediction_table(net, X, names)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        with replacing(args.out) as f:
+            f.write(text)
+        print(f"wrote {len(X)} predictions to {args.out}")
+    return 0
+
+
+# -- plot ----------------------------------------------------------------------------------------
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from . import activations, plotting
+
+    _need("plot", "matplotlib")
+    _writable_file(args.out)
+    try:
+        chosen = [activations.parse(spec) for spec in args.names] if args.names else \
+            [activations.get(name) for name in LECTURE_ORDER]
+        path = plotting.check_path(args.out)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    width, height = plotting.slope_triangles(chosen, path, at=args.at)
+    size = f" ({width} x {height} pixels)" if path.lower().endswith(".png") else ""
+    print(f"wrote {path}{size}: g, g' and the slope triangle at z = {args.at:g} for "
+          f"{', '.join(g.name for g in chosen)}")
+    return 0
+
+
+# -- the parser ----------------------------------------------------------------------------------
+
+
+def _add_train(sub: Any) -> None:
+    from ._data_files import DATASETS
+
+    train = sub.add_parser(
+        "train", help="train a network (default: the course's flower network) and write its pictures",
+        description="Train a network with a progress bar, print its training and held-out accuracy, and write "
+        "model.npz, loss.png, decision_boundary.png and metrics.json into an output folder. Without options: "
+        "the course's case, [2, 4, 1] with tanh and a sigmoid output on the flower data, learning rate 1.2, "
+        "10000 full-batch epochs.",
+    )
+    data = train.add_argument_group("data")
+    data.add_argument("--dataset", choices=tuple(DATASETS), help="a built-in dataset (default: flower)")
+    data.add_argument("--data", metavar="FILE", help="a CSV file with a header row, a .npy 2-D array, or a .npz "
+                      "with arrays X and y")
+    data.add_argument("--target", metavar="COLUMN", help="the target column of --data (default: the last one)")
+    data.add_argument("--test-fraction", type=_fraction, metavar="F", help="the share held out (default 0.2)")
+    net = train.add_argument_group("network")
+    net.add_argument("--hidden", type=_sizes, metavar="N,N,...", help="hidden layer sizes (default 4)")
+    net.add_argument("--activation", metavar="NAME[:PARAM=VALUE,...]",
+                     help="the hidden activation, e.g. relu or leaky_relu:slope=0.001 (default tanh)")
+    net.add_argument("--output", choices=("sigmoid", "softmax", "identity"),
+                     help="the output activation (default: from the target: labels 0/1 sigmoid, 0..k-1 "
+                     "softmax, otherwise identity)")
+    net.add_argument("--dtype", choices=("float32", "float64"), help="(default float64)")
+    net.add_argument("--seed", type=_seed, help="seeds the weights, the split and the shuffles (default 0)")
+    fit = train.add_argument_group("training")
+    fit.add_argument("--epochs", type=_positive_int, help="(default 10000)")
+    fit.add_argument("--lr", type=_positive, metavar="RATE", help="the learning rate (default 1.2)")
+    fit.add_argument("--batch-size", type=_positive_int, metavar="N", help="mini-batches (default: full batch)")
+    fit.add_argument("--optimizer", choices=("gd", "sgd", "momentum", "adam"), help="(default gd)")
+    out = train.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="the output folder (default runs/<timestamp>)")
+    out.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                     help="write DIR/checkpoint.npz every N epochs (Ctrl-C always writes one)")
+    out.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="show the progress bar (default: on a terminal)")
+    train.set_defaults(run=_train)
+
+
+def _add_predict(sub: Any) -> None:
+    predict = sub.add_parser(
+        "predict", help="predictions (and probabilities) of a saved model, as CSV",
+        description="Read MODEL (a model.npz) and DATA (CSV with a header row, .npy or .npz) and write one CSV "
+        "row per sample: its features, the prediction and, for a classifier, each class's probability.",
+    )
+    predict.add_argument("model", metavar="MODEL")
+    predict.add_argument("data", metavar="DATA")
+    predict.add_argument("--target", metavar="COLUMN", help="a column of DATA to leave out (the target)")
+    predict.add_argument("--out", metavar="FILE", help="write the CSV here (default: standard output)")
+    predict.set_defaults(run=_predict)
+
+
+def _add_plot(sub: Any) -> None:
+    plot = sub.add_parser(
+        "plot", help="the lecture's picture: g, g' and the slope triangle on the tangent",
+        description="For each activation draw g(z) and g'(z), and at the point z the tangent with its small "
+        "right triangle, height / width = slope. PNG or SVG by the file's extension. Without names: the "
+        "lecture's four, side by side.",
+    )
+    plot.add_argument("names", nargs="*", metavar="NAME[:PARAM=VALUE,...]", help="activations (default: "
+                      "sigmoid tanh relu leaky_relu)")
+    plot.add_argument("--at", type=_finite, default=1.0, metavar="Z", help="where to draw the tangent (default 1)")
+    plot.add_argument("--out", default="slopes.png", metavar="FILE", help="a .png or .svg file (default "
+                      "slopes.png)")
+    plot.set_defaults(run=_plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser."""
     parser = _Parser(
         prog="slopekit",
-        description="Activation functions and their slopes, after the lecture on their derivatives.",
+        description="Activation functions, their slopes, and networks trained on them, after the lecture.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_train(sub)
+    _add_predict(sub)
+    _add_plot(sub)
     check = sub.add_parser(
         "check",
         help="print the lecture's table and check every slope against its numerical estimate",
-        description="Print g, g' from z and g' from a at z = -10, 0, 10, and compare each analytic slope "
-        "with the numerical one. Exit status 1 if any slope disagrees.",
+        description="Print g, g' from z and g' from a at z = -10, 0, 10, compare each analytic slope "
+        "with the numerical one, and run the gradient check of a small network. Exit status 1 if any fails.",
     )
     check.add_argument(
         "--activation", "-a", action="append", metavar="NAME[:PARAM=VALUE,...]",
@@ -135,4 +469,7 @@ def entrypoint() -> None:
     except BrokenPipeError:  # the reader went away (``slopekit check | head``): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status = 0
+    except KeyboardInterrupt:  # Ctrl-C outside training (which handles it itself)
+        print("slopekit: interrupted", file=sys.stderr)
+        status = 130
     sys.exit(status)

@@ -1,0 +1,58 @@
+"""Write a file so that readers see the old file or the whole new one, never half of it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from typing import IO
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success rename it over ``path``.
+
+    The temporary file is in the same directory (so the rename is atomic on
+    POSIX and Windows), flushed and fsynced before `os.replace`. If the block
+    raises, or the process is interrupted, the temporary file is removed and
+    ``path`` is untouched.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    mode : {"w", "wb"}
+        Text or binary.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from slopekit._atomic import replacing
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> with replacing(path) as f:
+    ...     _ = f.write("whole")
+    >>> path.read_text(), [p.name for p in path.parent.iterdir()]
+    ('whole', ['note.txt'])
+    """
+    path = os.fspath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    try:
+        text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with open(tmp, "x" + mode.replace("w", ""), **text) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def temporary_beside(path: str | os.PathLike) -> str:
+    """A fresh name for a temporary file in ``path``'s directory, for libraries that write by name."""
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    stem, ext = os.path.splitext(name)
+    return os.path.join(directory, f".{stem}.{secrets.token_hex(6)}.tmp{ext}")

@@ -1,0 +1,105 @@
+"""Checkpoints for real: after SIGKILL at a random moment or Ctrl-C, ``--resume`` ends bit for bit
+where an uninterrupted run ends."""
+
+import random
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from _cli_helpers import files_under, script
+
+import slopekit
+from slopekit import cli
+
+CASES = {
+    "full batch, momentum": ["--epochs", "6000", "--optimizer", "momentum", "--lr", "0.5", "--checkpoint-every", "200"],
+    "mini-batches, adam": ["--epochs", "600", "--batch-size", "24", "--optimizer", "adam", "--lr", "0.01",
+                           "--hidden", "6", "--activation", "relu", "--checkpoint-every", "25"],
+}
+
+
+def _same_network(a, b):
+    a, b = slopekit.Network.load(a / "model.npz"), slopekit.Network.load(b / "model.npz")
+    for (name, p), q in zip(a.parameters().items(), b.parameters().values()):
+        assert p.dtype == q.dtype and np.array_equal(p, q), f"{name} differs"
+    assert a.history == b.history
+
+
+def _wait_for(path, proc, timeout=60.0):
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < end, "no checkpoint appeared"
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_sigkill_at_a_random_moment_then_resume_is_bit_exact(tmp_path, capsys, case):
+    argv = ["train", *CASES[case], "--seed", "7"]
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    assert cli.main([*argv, "--out", str(reference)]) == 0
+
+    proc = subprocess.Popen([script(), *argv, "--out", str(killed), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for(killed / "checkpoint.npz", proc)
+        delay = random.uniform(0.0, 0.25)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL, f"the run finished before the kill (after {delay:.3f} s)"
+    left = files_under(killed)
+    assert left == ["checkpoint.npz"], left  # no model, no temporary files
+
+    capsys.readouterr()
+    assert cli.main(["train", "--resume", str(killed)]) == 0
+    out = capsys.readouterr().out
+    assert "resuming after epoch" in out
+    _same_network(reference, killed)
+    # the resumed run kept writing checkpoints on the same schedule: the last one is the reference's
+    with np.load(killed / "checkpoint.npz") as mine, np.load(reference / "checkpoint.npz") as theirs:
+        assert sorted(mine.keys()) == sorted(theirs.keys())
+        for key in mine.keys():
+            assert np.array_equal(mine[key], theirs[key]), key
+    assert files_under(killed) == files_under(reference)
+
+
+def test_ctrl_c_writes_a_checkpoint_exits_130_and_resumes_exactly(tmp_path, capsys):
+    argv = ["train", "--epochs", "8000", "--seed", "3"]
+    reference, stopped = tmp_path / "reference", tmp_path / "stopped"
+    proc = subprocess.Popen([script(), *argv, "--out", str(stopped), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3):  # the header's three lines: training has begun
+            assert proc.stdout.readline().strip()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("slopekit train: interrupted at epoch ")
+    assert f"continue with: slopekit train --resume {stopped}" in lines[0]
+    assert files_under(stopped) == ["checkpoint.npz"]
+
+    assert cli.main(["train", "--resume", str(stopped)]) == 0
+    assert cli.main([*argv, "--out", str(reference)]) == 0
+    _same_network(reference, stopped)
+
+
+def test_resume_rejects_a_broken_checkpoint(tmp_path, capsys):
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 truncated")
+    assert cli.main(["train", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "checkpoint.npz cannot be read" in err and "Traceback" not in err
