@@ -127,3 +127,15 @@ def test_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for command in ("train", "predict", "plot", "check"):
         assert command in out
+
+
+def test_version(capsys):
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"slopekit {slopekit.__version__}"
+
+
+def test_the_dash_for_a_missing_shortcut_is_explained(capsys):
+    assert cli.main(["check", "-a", "relu:at_zero=1"]) == 0
+    assert "-: the output a cannot determine the slope" in capsys.readouterr().out
+    assert cli.main(["check", "-a", "relu"]) == 0
+    assert "cannot determine" not in capsys.readouterr().out

@@ -63,6 +63,9 @@ def lecture_table(activations: Sequence) -> str:
             a = float(g(z))
             from_a = _number(float(g.derivative_from_output(a))) if g.has_derivative_from_output else f"{'-':>11}"
             lines.append(f"{g!r:<38} {z:>5g} {_number(a)} {_number(float(g.derivative(z)))} {from_a}")
+    if not all(g.has_derivative_from_output for g in activations):
+        lines += ["", "-: the output a cannot determine the slope here (a = 0 comes from z < 0 and from z = 0, "
+                  "or the sign of z is lost); use g'(z) from z"]
     return "\n".join(lines)
 
 
@@ -426,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="slopekit",
         description="Activation functions, their slopes, and networks trained on them, after the lecture.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"slopekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_train(sub)
     _add_predict(sub)
