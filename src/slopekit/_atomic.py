@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from typing import IO
 
@@ -39,8 +40,9 @@ def replacing(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     directory, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
     try:
-        text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
-        with open(tmp, "x" + mode.replace("w", ""), **text) as f:
+        with open(tmp, "x" + mode.replace("w", ""), **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
+            with contextlib.suppress(FileNotFoundError):  # keep an existing file's permissions
+                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -49,6 +51,21 @@ def replacing(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def temporary_beside(path: str | os.PathLike) -> str:

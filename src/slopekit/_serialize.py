@@ -15,20 +15,18 @@ reader sees the old file or the new one, never half of one. Reading uses
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import numbers
 import os
-import secrets
-import stat
 import zipfile
 import zlib
 from typing import Any
 
 import numpy as np
 
+from ._atomic import replacing
 from .activations import get
 
 FORMAT = "slopekit.Network"
@@ -74,45 +72,6 @@ def _metadata(net: Any) -> bytes:
     return json.dumps(meta, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
-def _fsync_directory(directory: str) -> None:
-    """Make a rename in ``directory`` durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: str, arrays: dict[str, np.ndarray]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
-        try:
-            fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))  # keep an existing file's permissions
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
-
-
 def save(net: Any, path: str | os.PathLike) -> None:
     """Write ``net`` to ``path`` atomically (see the module's docstring)."""
     path = os.fspath(path)
@@ -123,7 +82,8 @@ def save(net: Any, path: str | os.PathLike) -> None:
         raise IsADirectoryError(f"save: cannot write {path!r}: it is a folder; give a file name such as model.npz")
     arrays = {_META: np.frombuffer(_metadata(net), dtype=np.uint8)}
     arrays.update(zip(net._names(), net._param_list()))
-    _atomic_write(path, arrays)
+    with replacing(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 # -- reading ----------------------------------------------------------------------------------
