@@ -66,10 +66,3 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def temporary_beside(path: str | os.PathLike) -> str:
-    """A fresh name for a temporary file in ``path``'s directory, for libraries that write by name."""
-    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
-    stem, ext = os.path.splitext(name)
-    return os.path.join(directory, f".{stem}.{secrets.token_hex(6)}.tmp{ext}")

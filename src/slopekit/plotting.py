@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import temporary_beside
+from ._atomic import replacing
 
 __all__ = ["FORMATS", "decision_boundary", "loss_curve", "slope_triangles"]
 
@@ -47,14 +47,8 @@ def _figure(width: float, height: float) -> Any:
 def _save(fig: Any, path: str) -> None:
     """Write ``fig`` to ``path`` through a temporary file, then `os.replace`."""
     ext = os.path.splitext(path)[1].lower()
-    tmp = temporary_beside(path)
-    try:
-        fig.savefig(tmp, format=ext[1:], dpi=DPI, metadata={"Software": None} if ext == ".png" else None)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with replacing(path, "wb") as f:
+        fig.savefig(f, format=ext[1:], dpi=DPI, metadata={"Software": None} if ext == ".png" else None)
 
 
 def _title(g: Any) -> str:
