@@ -141,7 +141,8 @@ class LeakyReLU(Activation):
     at_zero : float, optional
         The slope used at exactly :math:`z = 0`, anywhere between ``slope``
         and 1. Default: ``slope``, the left-hand slope, as PyTorch does; JAX
-        and Keras use 1 there.
+        uses 1 there (``jax.grad(jax.nn.leaky_relu)(0.0)``), and Keras follows
+        the rule of its backend.
 
     Notes
     -----
