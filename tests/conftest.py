@@ -27,6 +27,23 @@ ACTIVATIONS = [
     slopekit.get("leaky_relu", slope=-0.5),
     slopekit.get("leaky_relu", slope=0.0),
     slopekit.get("leaky_relu", slope=3.0),
+    slopekit.get("identity"),
+    slopekit.get("softplus"),
+    slopekit.get("softplus", beta=2.0, threshold=10.0),
+    slopekit.get("log_sigmoid"),
+    slopekit.get("elu"),
+    slopekit.get("elu", alpha=0.5),
+    slopekit.get("elu", alpha=2.0, at_zero=1.0),
+    slopekit.get("selu"),
+    slopekit.get("celu"),
+    slopekit.get("celu", alpha=2.0),
+    slopekit.get("silu"),
+    slopekit.get("softsign"),
+    slopekit.get("squareplus"),
+    slopekit.get("hard_sigmoid"),
+    slopekit.get("hard_tanh"),
+    slopekit.get("hard_tanh", min_val=-2.0, max_val=0.5),
+    slopekit.get("relu6"),
 ]
 
 FLOAT_DTYPES = [np.float16, np.float32, np.float64]

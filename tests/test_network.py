@@ -107,7 +107,7 @@ def test_repr():
     ({"layer_sizes": [2, "4", 1]}, ValueError, r"layer_sizes\[1\]"),
     ({"layer_sizes": 3}, TypeError, "sequence"),
     ({"layer_sizes": "241"}, TypeError, "sequence"),
-    ({"hidden": "swish"}, ValueError, "unknown activation"),
+    ({"hidden": "nonesuch"}, ValueError, "unknown activation"),
     ({"hidden": ["tanh"]}, ValueError, "1 activations for 2 hidden"),
     ({"hidden": 3}, TypeError, "hidden"),
     ({"output": "softplus"}, ValueError, "unknown output"),

@@ -148,7 +148,7 @@ def bad_files():
     yield "int array", meta, {**arrays, "b1": np.zeros(3, int)}, None, "'b1' has dtype int"
     yield "nan", meta, {**arrays, "W2": np.full((1, 3), np.nan)}, None, "'W2' contains NaN"
     yield "object array", meta, {**arrays, "b2": np.array([None], dtype=object)}, None, "'b2' cannot be read"
-    yield "unknown activation", {**meta, "hidden": [{"name": "swish", "params": {}}]}, arrays, None, \
+    yield "unknown activation", {**meta, "hidden": [{"name": "nonesuch", "params": {}}]}, arrays, None, \
         "unknown or invalid activation"
     yield "bad activation param", {**meta, "hidden": [{"name": "relu", "params": {"slope": 1}}]}, arrays, None, \
         "unknown or invalid activation"

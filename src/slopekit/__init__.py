@@ -12,7 +12,10 @@ comes almost for free (sigmoid: :math:`a(1-a)`, tanh: :math:`1-a^2`, ReLU: 0 or
 """
 
 from . import datasets
-from .activations import Activation, LeakyReLU, ReLU, Sigmoid, Tanh, get, names
+from .activations import (
+    CELU, ELU, SELU, Activation, HardSigmoid, HardTanh, Identity, LeakyReLU, LogSigmoid, ReLU, ReLU6, Sigmoid,
+    SiLU, Softplus, Softsign, Squareplus, Tanh, get, names,
+)
 from .gradcheck import gradient_check
 from .network import Network
 from .numerical import check_slopes, numerical_derivative
@@ -26,11 +29,23 @@ relu = ReLU()
 leaky_relu = LeakyReLU()
 
 __all__ = [
+    "CELU",
+    "ELU",
+    "SELU",
     "Activation",
+    "HardSigmoid",
+    "HardTanh",
+    "Identity",
     "LeakyReLU",
+    "LogSigmoid",
     "Network",
     "ReLU",
+    "ReLU6",
+    "SiLU",
     "Sigmoid",
+    "Softplus",
+    "Softsign",
+    "Squareplus",
     "Tanh",
     "check_slopes",
     "datasets",

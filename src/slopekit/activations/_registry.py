@@ -6,21 +6,28 @@ import dataclasses
 from typing import Any
 
 from ._base import Activation
+from .piecewise import HardSigmoid, HardTanh, ReLU6
 from .relu import LeakyReLU, ReLU
 from .sigmoid import Sigmoid
+from .smooth import CELU, ELU, SELU, Identity, LogSigmoid, SiLU, Softplus, Softsign, Squareplus
 from .tanh import Tanh
 
-_REGISTRY: dict[str, type[Activation]] = {cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU)}
+_REGISTRY: dict[str, type[Activation]] = {cls.name: cls for cls in (
+    Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softplus, LogSigmoid, ELU, SELU, CELU, SiLU, Softsign, Squareplus,
+    HardSigmoid, HardTanh, ReLU6)}
+#: Other names `get` accepts; `names` lists only the canonical one.
+_ALIASES: dict[str, str] = {"swish": "silu"}
 
 
 def names() -> tuple[str, ...]:
-    """The names `get` accepts, sorted.
+    """The names `get` accepts, sorted; an alias (``"swish"`` for ``"silu"``) is not listed.
 
     Examples
     --------
     >>> import slopekit
     >>> slopekit.names()
-    ('leaky_relu', 'relu', 'sigmoid', 'tanh')
+    ('celu', 'elu', 'hard_sigmoid', 'hard_tanh', 'identity', 'leaky_relu', 'log_sigmoid', 'relu', 'relu6',
+     'selu', 'sigmoid', 'silu', 'softplus', 'softsign', 'squareplus', 'tanh')
     """
     return tuple(sorted(_REGISTRY))
 
@@ -61,6 +68,7 @@ def get(name: str | Activation, **params: Any) -> Activation:
     if not isinstance(name, str):
         raise TypeError(f"get: name must be a string or an Activation, got {type(name).__name__}")
     key = name.strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
     if key not in _REGISTRY:
         import difflib  # only on this error path: keeps `import slopekit` light
 
