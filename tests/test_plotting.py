@@ -90,3 +90,15 @@ def test_decision_boundary_separates_xor(tmp_path):
     assert reddish > 0.1 and bluish > 0.1
     with pytest.raises(ValueError, match="two input features"):
         plotting.decision_boundary(slopekit.Network([3, 1]), np.zeros((2, 3)), np.zeros(2), tmp_path / "c.png")
+
+
+def test_remove_leftovers_deletes_only_killed_writers_temporary_files(tmp_path):
+    from slopekit._atomic import remove_leftovers, replacing
+
+    with replacing(tmp_path / "model.npz", "wb") as f:
+        f.write(b"whole")
+    (tmp_path / ".model.npz.0123456789ab.tmp").write_bytes(b"half")
+    (tmp_path / ".hidden").write_text("keep")
+    (tmp_path / "notes.tmp").write_text("keep")
+    assert remove_leftovers(tmp_path) == [".model.npz.0123456789ab.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "model.npz", "notes.tmp"]

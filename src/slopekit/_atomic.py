@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -66,3 +67,24 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+#: The temporary files `replacing` makes: ``.NAME.<12 hex digits>.tmp``.
+LEFTOVER = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+def remove_leftovers(directory: str | os.PathLike) -> list[str]:
+    """Delete the temporary files that a killed writer (SIGKILL, power loss) left in ``directory``.
+
+    `replacing` removes its temporary file on any exception, but nothing runs
+    after SIGKILL; the target itself is intact (old or new), only the
+    temporary file stays. Call this before resuming work in a folder, never
+    while another process may be writing there. Returns the names removed.
+    """
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        if LEFTOVER.match(name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+    return removed

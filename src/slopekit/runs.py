@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import _data_files, optimizers
-from ._atomic import replacing
+from ._atomic import remove_leftovers, replacing
 
 __all__ = ["CHECKPOINT", "Interrupted", "Settings", "Run", "default_folder", "load_checkpoint"]
 
@@ -215,6 +215,7 @@ class Run:
         self.epoch, self.history, state = 0, [], None
         self.shuffle = np.random.RandomState(settings.seed)
         if checkpoint is not None:
+            remove_leftovers(folder)  # a run killed while writing leaves its temporary file behind
             self.net.set_parameters(checkpoint["parameters"])
             self.epoch, self.history, state = checkpoint["epoch"], list(checkpoint["history"]), checkpoint["optimizer"]
             self.shuffle.set_state(checkpoint["shuffle"])
