@@ -93,3 +93,18 @@ def test_numpy_numbers_are_accepted_as_parameters():
     g = slopekit.get("leaky_relu", slope=np.float32(0.25), at_zero=np.int64(1))
     assert g == slopekit.LeakyReLU(slope=0.25, at_zero=1.0)
     assert type(g.slope) is float
+
+
+def test_import_is_light_and_the_network_side_loads_on_first_use():
+    import subprocess
+    import sys
+
+    code = ("import sys, slopekit; heavy = ('slopekit.network', 'slopekit.datasets', 'array_api_compat', 'difflib');"
+            " print(sorted(m for m in heavy if m in sys.modules));"
+            " from slopekit import Network, gradient_check, datasets;"
+            " print(Network.__module__, gradient_check.__module__, datasets.__name__, 'Network' in dir(slopekit))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "slopekit.network slopekit.gradcheck slopekit.datasets True"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        slopekit.nope

@@ -11,14 +11,31 @@ comes almost for free (sigmoid: :math:`a(1-a)`, tanh: :math:`1-a^2`, ReLU: 0 or
 (0.5, 0.25)
 """
 
-from . import datasets
 from .activations import (
     CELU, ELU, SELU, Activation, HardSigmoid, HardTanh, Identity, LeakyReLU, LogSigmoid, ReLU, ReLU6, Sigmoid,
     SiLU, Softplus, Softsign, Squareplus, Tanh, get, names,
 )
-from .gradcheck import gradient_check
-from .network import Network
 from .numerical import check_slopes, numerical_derivative
+
+# The network side loads on first use (PEP 562), so `import slopekit` costs only the activations.
+_LAZY = {"Network": ("network", "Network"), "gradient_check": ("gradcheck", "gradient_check"),
+         "datasets": ("datasets", None)}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'slopekit' has no attribute {name!r}")
+    import importlib
+
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(f".{module_name}", __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 __version__ = "0.1.0"
 
