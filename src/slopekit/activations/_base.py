@@ -168,9 +168,7 @@ class Activation:
         dtype = np.result_type(d.dtype, c.dtype)
         d, c = d.astype(dtype, copy=False), c.astype(dtype, copy=False)
         result = _arrays.numpy_out(out, d.shape, dtype, who)
-        slope = np.empty(d.shape, dtype) if np.may_share_memory(d, result) else result
-        self._run_np(kernel, c, slope)
-        np.multiply(slope, d, out=result)
+        self._backward_np(kernel, d, c, result)
         if out is None and d_in.scalar and c_in.scalar:
             return result[()]
         return result
@@ -202,6 +200,16 @@ class Activation:
         if np.may_share_memory(x, result):
             x = x.copy()
         getattr(self, kernel + "_np")(x, result)
+
+    def _backward_np(self, kernel: str, d: np.ndarray, c: np.ndarray, result: np.ndarray) -> None:
+        """The NumPy chain rule: ``result = d * slope(c)``, with ``kernel`` ``"_from_output"`` or ``"_derivative"``.
+
+        ``d``, ``c`` and ``result`` have one shape and one dtype; ``result`` may
+        alias either input. `Network` calls this directly on its buffers.
+        """
+        slope = np.empty(d.shape, d.dtype) if np.may_share_memory(d, result) else result
+        self._run_np(kernel, c, slope)
+        np.multiply(slope, d, out=result)
 
     def _run_xp(self, kernel: str, xp: Any, x: Any) -> Any:
         """Run a generic kernel; narrow floats compute in float32."""
