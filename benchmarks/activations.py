@@ -13,20 +13,27 @@ data times 5 (seeded) in float32 and float64, it times two passes:
   backward kernels (``aten.sigmoid_backward``, ``aten.tanh_backward``,
   ``aten.threshold_backward``, ``aten.leaky_relu_backward``).
 
-Each timing is the best of N runs of ``time.perf_counter`` after one warm-up
-call; N adapts to the cost of a call (each measurement gets a fixed time
-budget) unless ``--repeat`` fixes it. slopekit writes into a preallocated
-buffer; the naive NumPy formulas allocate their result (and temporaries), as
-code written straight from the formula does; PyTorch writes into a buffer
-where the call accepts ``out=`` (sigmoid, tanh forward) and allocates
-elsewhere. PyTorch may use several threads (its count is printed); NumPy's
-ufuncs and slopekit run on one.
+The contenders take turns: each round times one call of each (after an
+untimed call, so that PyTorch's idle OpenMP threads, which spin for a while
+after its calls, have gone quiet before slopekit's threads run), and each
+figure is the best over the rounds, so that load from elsewhere on the machine
+hits all alike. The number of rounds adapts to the cost of a call (each case
+gets a fixed time budget) unless ``--repeat`` fixes it. slopekit writes into a
+preallocated buffer on `slopekit.get_num_threads` threads (large arrays run in
+cache-sized blocks across them); the naive NumPy formulas allocate their
+result (and temporaries) on one thread, as code written straight from the
+formula does; PyTorch writes into a buffer where the call accepts ``out=``
+(sigmoid, tanh forward) and allocates elsewhere, on all its threads.
 
-The script prints the machine, then one table row per case with the times in
-milliseconds and the ratios slopekit/numpy and slopekit/torch; a ratio below 1
-means slopekit is faster. Nothing is asserted about the timings; a line of
-warnings follows the table if an implementation's result disagrees with
-slopekit's (that would make its timing meaningless).
+The script prints the machine (CPUs, versions, thread counts), then one row
+per case: the times in milliseconds, the ratios slopekit/numpy and
+slopekit/torch (below 1: slopekit is faster), the issue's goal for the
+slopekit/torch ratio (issue 6: relu and leaky_relu forward and every backward
+no slower than PyTorch, sigmoid and tanh forward at most 1.5x its time) and
+whether it is met. Nothing is asserted about the timings; a line of warnings
+follows the table if an implementation's result disagrees with slopekit's
+(that would make its timing meaningless). `goal_rows` returns the goal rows
+for ``benchmarks/goals.py``.
 
 Run from the repository root::
 
@@ -34,6 +41,7 @@ Run from the repository root::
     python benchmarks/activations.py --quick         # 1e6 only, < 30 s
     python benchmarks/activations.py --sizes 1e5,1e6 --dtypes float32 --repeat 20
     python benchmarks/activations.py --no-torch      # as if PyTorch were not installed
+    python benchmarks/activations.py --threads 1     # slopekit on one thread
 
 Setting the environment variable ``SLOPEKIT_BENCH_NO_TORCH=1`` does the same as
 ``--no-torch``.
@@ -60,11 +68,23 @@ LEAKY_SLOPE = 0.01
 SEED = 20240601
 SCALE = 5.0
 
-#: Seconds each measurement may spend, by default and with --quick.
-BUDGET_S = 1.0
-QUICK_BUDGET_S = 0.12
+#: Seconds each case (all its contenders together) may spend, by default and with --quick.
+BUDGET_S = 2.0
+QUICK_BUDGET_S = 0.3
 MIN_REPEAT, MAX_REPEAT = 5, 200
-QUICK_MIN_REPEAT, QUICK_MAX_REPEAT = 2, 30
+QUICK_MIN_REPEAT, QUICK_MAX_REPEAT = 3, 30
+
+#: Issue 6: the most slopekit's time may be, as a multiple of PyTorch's.
+GOALS = {
+    ("sigmoid", "forward"): 1.5,
+    ("tanh", "forward"): 1.5,
+    ("relu", "forward"): 1.0,
+    ("leaky_relu", "forward"): 1.0,
+    ("sigmoid", "backward"): 1.0,
+    ("tanh", "backward"): 1.0,
+    ("relu", "backward"): 1.0,
+    ("leaky_relu", "backward"): 1.0,
+}
 
 
 # -- the implementations ------------------------------------------------------------------
@@ -191,17 +211,28 @@ class Plan:
         return max(self.min_repeat, min(self.max_repeat, wanted))
 
 
-def best_time(fn: Callable[[], Any], plan: Plan) -> float:
-    """Best wall time of ``fn`` in seconds, after a warm-up call that also sizes N."""
-    start = time.perf_counter()
-    fn()
-    warm = time.perf_counter() - start
-    best = float("inf")
-    for _ in range(plan.count(warm)):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def best_times(fns: Sequence[Callable[[], Any] | None], plan: Plan) -> list[float | None]:
+    """Best wall time in seconds of each of ``fns``, taking turns; None for a missing one.
+
+    Each round calls each function twice and times the second call: the first
+    lets the previous contender's threads go quiet. The first round also sizes
+    the number of rounds.
+    """
+    live = [fn for fn in fns if fn is not None]
+    best = [float("inf")] * len(live)
+    rounds, done = 1, 0
+    while done < rounds:
+        start_round = time.perf_counter()
+        for i, fn in enumerate(live):
+            fn()
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+        if done == 0:
+            rounds = plan.count(time.perf_counter() - start_round)
+        done += 1
+    it = iter(best)
+    return [None if fn is None else next(it) for fn in fns]
 
 
 def disagreement(name: str, pass_: str, label: str, got: Any, want: np.ndarray) -> str | None:
@@ -224,6 +255,18 @@ class Row:
     numpy_s: float
     torch_s: float | None
 
+    @property
+    def goal(self) -> float:
+        """The most slopekit's time may be, as a multiple of PyTorch's."""
+        return GOALS[self.name, self.pass_]
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the goal is met; None without PyTorch."""
+        if self.torch_s is None:
+            return None
+        return self.slopekit_s <= self.goal * self.torch_s
+
 
 def measure(name: str, pass_: str, case: Case, torch: Any, plan: Plan, warnings: list[str]) -> Row:
     """Time the three implementations of one activation pass on one case."""
@@ -234,14 +277,15 @@ def measure(name: str, pass_: str, case: Case, torch: Any, plan: Plan, warnings:
     for label, fn in (("numpy", naive), ("torch", other)):
         if fn is not None and (msg := disagreement(name, pass_, label, fn(), want)):
             warnings.append(msg)
+    mine_s, naive_s, other_s = best_times([mine, naive, other], plan)
     return Row(
         name=name,
         pass_=pass_,
         dtype=case.z.dtype.name,
         size=case.z.size,
-        slopekit_s=best_time(mine, plan),
-        numpy_s=best_time(naive, plan),
-        torch_s=None if other is None else best_time(other, plan),
+        slopekit_s=mine_s,
+        numpy_s=naive_s,
+        torch_s=other_s,
     )
 
 
@@ -260,20 +304,40 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def machine_lines(torch: Any, why_no_torch: str) -> list[str]:
     lines = [
         f"platform: {platform.platform()}",
         f"cpu:      {cpu_model()}",
-        f"cores:    {os.cpu_count()}",
+        f"cpus:     {os.cpu_count()} ({usable_cpus()} usable by this process)",
         f"python:   {platform.python_version()} ({platform.python_implementation()})",
-        f"numpy:    {np.__version__}",
-        f"slopekit: {slopekit.__version__}",
+        f"numpy:    {np.__version__} (ufuncs on 1 thread)",
+        f"slopekit: {slopekit.__version__}, {slopekit.get_num_threads()} threads "
+        f"({_blocks_text()})",
     ]
     if torch is None:
         lines.append(f"torch:    {why_no_torch}, skipped")
     else:
         lines.append(f"torch:    {torch.__version__}, {torch.get_num_threads()} threads")
     return lines
+
+
+def _blocks_text() -> str:
+    """How slopekit cuts large arrays into blocks, from its base class's settings."""
+    try:
+        from slopekit.activations import _base
+
+        return (f"blocks of up to {_base.BLOCK} elements from {_base.BLOCKED_FROM} elements on; "
+                f"light kernels from {_base.LIGHT_BLOCKED_BYTES / 2**20:g} MiB on")
+    except (ImportError, AttributeError):
+        return "no blocking settings found"
 
 
 def _ms(seconds: float | None) -> str:
@@ -284,13 +348,18 @@ def _ratio(num: float, den: float | None) -> str:
     return "-" if den is None or den <= 0 else f"{num / den:.2f}"
 
 
+def _met(met: bool | None) -> str:
+    return "-" if met is None else ("yes" if met else "NO")
+
+
 def _size_text(size: int) -> str:
     exp = int(np.log10(size)) if size > 0 else 0
     return f"1e{exp}" if 10**exp == size else str(size)
 
 
-HEADER = ("activation", "pass", "dtype", "size", "slopekit ms", "numpy ms", "torch ms", "sk/numpy", "sk/torch")
-WIDTHS = (10, 8, 7, 5, 11, 9, 9, 8, 8)
+HEADER = ("activation", "pass", "dtype", "size", "slopekit ms", "torch ms", "numpy ms", "sk/numpy", "sk/torch",
+          "goal", "met")
+WIDTHS = (10, 8, 7, 5, 11, 9, 9, 8, 8, 6, 4)
 
 
 def _format_line(cells: Sequence[str]) -> str:
@@ -302,7 +371,8 @@ def _format_line(cells: Sequence[str]) -> str:
 def table_lines(rows: Sequence[Row]) -> list[str]:
     head = _format_line(HEADER)
     lines = [
-        "times: best of N runs, in milliseconds; ratio < 1 means slopekit is faster",
+        "times: best of N interleaved rounds, in milliseconds; ratio < 1 means slopekit is faster;",
+        "goal: the most slopekit/torch may be (issue 6)",
         head,
         "-" * len(head),
     ]
@@ -313,10 +383,12 @@ def table_lines(rows: Sequence[Row]) -> list[str]:
             r.dtype,
             _size_text(r.size),
             _ms(r.slopekit_s),
-            _ms(r.numpy_s),
             _ms(r.torch_s),
+            _ms(r.numpy_s),
             _ratio(r.slopekit_s, r.numpy_s),
             _ratio(r.slopekit_s, r.torch_s),
+            f"{r.goal:g}",
+            _met(r.met),
         )
         lines.append(_format_line(cells))
     return lines
@@ -359,6 +431,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=_positive, default=None, help="fixed runs per timing (default: adaptive)")
     parser.add_argument("--quick", action="store_true", help="1e6 elements only, fewer runs (< 30 s)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch, as if it were not installed")
+    parser.add_argument("--threads", type=_positive, default=None, help="slopekit.set_num_threads (default: its own)")
     return parser.parse_args(argv)
 
 
@@ -395,8 +468,35 @@ def run(sizes: Sequence[int], dtypes: Sequence[np.dtype], torch: Any, plan: Plan
     return rows, warnings
 
 
+def goal_rows(quick: bool) -> list[dict[str, Any]]:
+    """The issue's kernel goals, measured now: dicts of ``what``, ``goal``, ``measured``, ``met``.
+
+    ``quick``: 1e6 elements only and fewer rounds; else 1e6 and 1e7. PyTorch
+    is skipped (``met`` None) when it is not installed.
+    """
+    sizes = [1_000_000] if quick else [1_000_000, 10_000_000]
+    torch, why = load_torch(os.environ.get("SLOPEKIT_BENCH_NO_TORCH", "") not in ("", "0"))
+    plan = make_plan(argparse.Namespace(quick=quick, repeat=None))
+    rows, _ = run(sizes, [np.dtype(np.float32), np.dtype(np.float64)], torch, plan)
+    return [goal_row(r, why) for r in rows]
+
+
+def goal_row(r: Row, why_no_torch: str = "not installed") -> dict[str, Any]:
+    """One `Row` as a row of the goal table."""
+    call = f"{r.name}(z, out=)" if r.pass_ == "forward" else f"{r.name}.backward(da, a=a, out=)"
+    what = f"{call} {r.dtype} {_size_text(r.size)}"
+    goal = "no slower than PyTorch" if r.goal == 1.0 else f"at most {r.goal:g}× PyTorch"
+    if r.torch_s is None:
+        measured = f"{_ms(r.slopekit_s)} ms; PyTorch {why_no_torch}, skipped"
+    else:
+        measured = f"{r.slopekit_s / r.torch_s:.2f}× ({_ms(r.slopekit_s)} vs {_ms(r.torch_s)} ms)"
+    return {"what": what, "goal": goal, "measured": measured, "met": r.met}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.threads is not None:
+        slopekit.set_num_threads(args.threads)
     sizes = args.sizes or ([1_000_000] if args.quick else [1_000_000, 10_000_000])
     dtypes = args.dtypes or [np.dtype(np.float32), np.dtype(np.float64)]
     disabled = args.no_torch or os.environ.get("SLOPEKIT_BENCH_NO_TORCH", "") not in ("", "0")
@@ -408,6 +508,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows, warnings = run(sizes, dtypes, torch, make_plan(args))
     for line in table_lines(rows):
         print(line)
+    judged = [r.met for r in rows if r.met is not None]
+    if judged:
+        print(f"\ngoals met: {sum(judged)} of {len(judged)}")
     for msg in warnings:
         print(f"warning: {msg}")
     print(f"\n(total {time.perf_counter() - started:.1f} s)")

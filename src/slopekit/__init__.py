@@ -12,9 +12,10 @@ comes almost for free (sigmoid: :math:`a(1-a)`, tanh: :math:`1-a^2`, ReLU: 0 or
 """
 
 from .activations import (
-    CELU, ELU, SELU, Activation, HardSigmoid, HardTanh, Identity, LeakyReLU, LogSigmoid, ReLU, ReLU6, Sigmoid,
-    SiLU, Softplus, Softsign, Squareplus, Tanh, get, names,
+    CELU, ELU, GELU, SELU, Activation, HardSigmoid, HardTanh, Identity, LeakyReLU, LogSigmoid, LogSoftmax, Mish,
+    ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Softsign, Squareplus, Tanh, get, names,
 )
+from ._threads import get_num_threads, set_num_threads
 from .numerical import check_slopes, numerical_derivative
 
 # The network side loads on first use (PEP 562), so `import slopekit` costs only the activations.
@@ -48,6 +49,7 @@ leaky_relu = LeakyReLU()
 __all__ = [
     "CELU",
     "ELU",
+    "GELU",
     "SELU",
     "Activation",
     "HardSigmoid",
@@ -55,11 +57,14 @@ __all__ = [
     "Identity",
     "LeakyReLU",
     "LogSigmoid",
+    "LogSoftmax",
+    "Mish",
     "Network",
     "ReLU",
     "ReLU6",
     "SiLU",
     "Sigmoid",
+    "Softmax",
     "Softplus",
     "Softsign",
     "Squareplus",
@@ -67,11 +72,13 @@ __all__ = [
     "check_slopes",
     "datasets",
     "get",
+    "get_num_threads",
     "gradient_check",
     "leaky_relu",
     "names",
     "numerical_derivative",
     "relu",
+    "set_num_threads",
     "sigmoid",
     "tanh",
 ]

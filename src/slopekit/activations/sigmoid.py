@@ -9,6 +9,12 @@ import numpy as np
 from ._base import Activation
 
 
+def _minus_abs(z, out):
+    """Write -|z| into ``out`` and return it."""
+    np.abs(z, out=out)
+    return np.negative(out, out=out)
+
+
 @dataclass(frozen=True)
 class Sigmoid(Activation):
     r"""The sigmoid :math:`g(z) = 1 / (1 + e^{-z})`.
@@ -45,18 +51,20 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    _light_kernels = frozenset({"_from_output"})  # a (1 - a)
 
-    # NumPy kernels: ``out`` never overlaps the input (see _base).
+    # NumPy kernels: ``out`` never overlaps the input (see _base). -|z| is written as
+    # abs then negative: two SIMD passes cost less than NumPy's scalar copysign loop.
     def _value_np(self, z, out):
         nonneg = np.greater_equal(z, 0)
-        e = np.copysign(z, -1.0, out=out)  # -|z|
+        e = _minus_abs(z, out)
         np.exp(e, out=e)  # e = exp(-|z|) in [0, 1]: no overflow
         den = np.add(e, 1.0, out=np.empty_like(e))
         np.maximum(e, nonneg, out=e)  # numerator: 1 where z >= 0, else e
         np.divide(e, den, out=e)
 
     def _derivative_np(self, z, out):
-        e = np.copysign(z, -1.0, out=out)
+        e = _minus_abs(z, out)
         np.exp(e, out=e)
         den = np.add(e, 1.0, out=np.empty_like(e))
         np.multiply(den, den, out=den)

@@ -52,24 +52,27 @@ class Tanh(Activation):
     """
 
     name = "tanh"
+    _light_kernels = frozenset({"_from_output"})  # 1 - a^2
 
     def _value_np(self, z, out):
         np.tanh(z, out=out)
 
     def _derivative_np(self, z, out):
-        e = np.copysign(z, -1.0, out=out)  # -|z|
-        np.maximum(e, -_CLIP, out=e)
-        np.multiply(e, 2.0, out=e)
+        e = np.abs(z, out=out)
+        tail = e.size and np.fmax.reduce(e, axis=None) > _TAIL  # fmax skips NaN
+        if tail:  # only then can |z| exceed _CLIP (NumPy's minimum with a scalar is a slow loop)
+            np.minimum(e, _CLIP, out=e)
+        np.multiply(e, -2.0, out=e)  # -2 min(|z|, _CLIP), exactly
         np.exp(e, out=e)  # e = exp(-2|z|) in [0, 1]
         den = np.add(e, 1.0, out=np.empty_like(e))
         np.multiply(den, den, out=den)
         np.multiply(e, 4.0, out=e)
         np.divide(e, den, out=e)  # 4e / (1 + e)^2 = sech^2 z
-        if z.size and (np.fmax.reduce(z, axis=None) > _TAIL or np.fmin.reduce(z, axis=None) < -_TAIL):
-            tail = np.abs(z) > _TAIL
-            h = np.exp(-np.abs(z[tail]))
+        if tail:
+            big = np.abs(z) > _TAIL
+            h = np.exp(-np.abs(z[big]))
             np.multiply(h, 2.0, out=h)
-            out[tail] = np.multiply(h, h, out=h)
+            out[big] = np.multiply(h, h, out=h)
 
     def _from_output_np(self, a, out):
         np.multiply(a, a, out=out)
