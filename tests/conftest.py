@@ -44,7 +44,13 @@ ACTIVATIONS = [
     slopekit.get("hard_tanh"),
     slopekit.get("hard_tanh", min_val=-2.0, max_val=0.5),
     slopekit.get("relu6"),
+    slopekit.get("gelu"),
+    slopekit.get("gelu", approximate="tanh"),
+    slopekit.get("mish"),
 ]
+#: Softmax-like activations (not elementwise): tested in test_softmax.py and with the network.
+ALONG_AXIS = [slopekit.get("softmax"), slopekit.get("log_softmax"), slopekit.get("softmax", axis=0),
+              slopekit.get("log_softmax", axis=0)]
 
 FLOAT_DTYPES = [np.float16, np.float32, np.float64]
 

@@ -92,7 +92,10 @@ def test_generic_path_matches_numpy_fast_path(lib, g, method, dtype):
     assert result.dtype == lib.float_dtypes[dtype]
     got = lib.to_numpy(result)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
-    np.testing.assert_allclose(got, expected, rtol=8 * np.finfo(dtype).eps, atol=0)
+    # GELU's NumPy kernels compute float32 in float64; its generic ones in float32 (absolute
+    # agreement where its slopes cancel near their zeros)
+    atol = 16 * np.finfo(dtype).eps if isinstance(g, slopekit.GELU) else 0
+    np.testing.assert_allclose(got, expected, rtol=8 * np.finfo(dtype).eps, atol=atol)
 
 
 def test_generic_backward(lib, g):

@@ -56,7 +56,7 @@ def test_check_fails_with_status_1_when_a_slope_is_wrong(capsys, monkeypatch):
 
 @pytest.mark.parametrize("argv, message", [
     (["check", "-a", "sigmod"], "unknown activation 'sigmod' (did you mean 'sigmoid'?)"),
-    (["check", "-a", "relu:at_zero=x"], "must be a number, got 'x'"),
+    (["check", "-a", "relu:at_zero=x"], "at_zero must be a real number, got str 'x'"),
     (["check", "-a", "relu:slope=0.1"], "unknown parameter 'slope'; allowed: at_zero"),
     (["check", "-a", "relu:at_zero"], "malformed parameter"),
     (["check", "-a", "relu:at_zero=5"], "[0, 1]"),

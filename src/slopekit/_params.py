@@ -32,3 +32,14 @@ def between(who: str, name: str, value: float, low: float, high: float, why: str
     if not low <= value <= high:
         raise ValueError(f"{who}: {name} must lie in [{low:g}, {high:g}] ({why}), got {value!r}")
     return value
+
+
+def integer(who: str, name: str, value: object) -> int:
+    """Return ``value`` as a Python int (an integral float such as ``-1.0`` is accepted), or raise."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{who}: {name} must be an integer, got {type(value).__name__} {value!r}")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (numbers.Real, np.floating)) and float(value).is_integer():
+        return int(value)
+    raise TypeError(f"{who}: {name} must be an integer, got {type(value).__name__} {value!r}")

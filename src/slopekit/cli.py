@@ -58,14 +58,29 @@ def lecture_table(activations: Sequence) -> str:
         "",
         f"{'activation':<38} {'z':>5} {'g(z)':>11} {G_PRIME:>11} {'from a':>11}",
     ]
+    import numpy as np
+
+    from .numerical import first_entries, rows_with
+
     for g in activations:
-        for z in LECTURE_POINTS:
-            a = float(g(z))
-            from_a = _number(float(g.derivative_from_output(a))) if g.has_derivative_from_output else f"{'-':>11}"
-            lines.append(f"{g!r:<38} {z:>5g} {_number(a)} {_number(float(g.derivative(z)))} {from_a}")
+        z = np.array(LECTURE_POINTS, dtype=np.float64)
+        if g.elementwise:
+            a, slope = g(z), g.derivative(z)
+            from_a = g.derivative_from_output(a) if g.has_derivative_from_output else None
+        else:  # softmax-like: the first entry of rows [z, 0.5, -1] and the Jacobian's diagonal there
+            rows = rows_with(g, z)
+            a_rows = g(rows)
+            a, slope = first_entries(g, a_rows), first_entries(g, g.derivative(rows))
+            from_a = first_entries(g, g.derivative_from_output(a_rows)) if g.has_derivative_from_output else None
+        for i, zi in enumerate(LECTURE_POINTS):
+            cell = _number(float(from_a[i])) if from_a is not None else f"{'-':>11}"
+            lines.append(f"{g!r:<38} {zi:>5g} {_number(float(a[i]))} {_number(float(slope[i]))} {cell}")
     if not all(g.has_derivative_from_output for g in activations):
-        lines += ["", "-: the output a cannot determine the slope here (a = 0 comes from z < 0 and from z = 0, "
-                  "or the sign of z is lost); use g'(z) from z"]
+        lines += ["", "-: the output a cannot determine the slope here (relu with at_zero > 0: a = 0 comes from "
+                  "z < 0 and from z = 0; silu, gelu, mish: not monotonic); use g'(z) from z"]
+    if not all(g.elementwise for g in activations):
+        lines += ["", "softmax-like activations: the entry z of a row [z, 0.5, -1], and the Jacobian's diagonal "
+                  "(backward uses the whole Jacobian)"]
     return "\n".join(lines)
 
 

@@ -165,10 +165,7 @@ def check_slopes(activations: Iterable[Any] | None = None, *, dtype: Any = np.fl
     for item in chosen:
         g = get(item)
         z = kink_free_grid(g, dtype, low, high, n)
-        numeric = numerical_derivative(g, z)
-        slopes = [g.derivative(z)]
-        if g.has_derivative_from_output:
-            slopes.append(g.derivative_from_output(g(z)))
+        numeric, slopes = _slopes(g, z) if g.elementwise else _diagonal_slopes(g, z)
         gap = np.zeros(z.shape)
         for slope in slopes:
             err = np.abs(slope.astype(np.float64) - numeric) / np.maximum(1.0, np.abs(slope))
@@ -177,3 +174,42 @@ def check_slopes(activations: Iterable[Any] | None = None, *, dtype: Any = np.fl
         results.append(SlopeCheck(g, dtype.name, float(gap[worst]) if gap.size else 0.0,
                                   float(z[worst]) if z.size else math.nan, tolerance))
     return results
+
+
+def _slopes(g: Any, z: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The numerical slope of an elementwise ``g`` on ``z``, and its analytic slopes (from z, from a)."""
+    slopes = [g.derivative(z)]
+    if g.has_derivative_from_output:
+        slopes.append(g.derivative_from_output(g(z)))
+    return numerical_derivative(g, z), slopes
+
+
+#: The other entries of each row when checking softmax-like activations: z_i varies along the grid.
+_COMPANIONS = (0.5, -1.0)
+
+
+def rows_with(g: Any, z: np.ndarray) -> np.ndarray:
+    """Rows ``[z_i, 0.5, -1.0]`` laid along ``g.axis``, for evaluating softmax-like ``g`` at each ``z_i``."""
+    rows = np.stack([z] + [np.full_like(z, c) for c in _COMPANIONS], axis=-1)
+    if g.axis not in (-1, 0, 1) or (g.axis == 0 and rows.ndim < 1):
+        raise ValueError(f"{g!r} needs axis 0, 1 or -1 here")
+    return np.moveaxis(rows, -1, g.axis if rows.ndim > 1 else -1)
+
+
+def first_entries(g: Any, values: np.ndarray) -> np.ndarray:
+    """The entries of ``values`` (shaped like `rows_with`) that belong to ``z_i``."""
+    return np.moveaxis(values, g.axis if values.ndim > 1 else -1, -1)[..., 0]
+
+
+def _diagonal_slopes(g: Any, z: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The same for an activation along an axis: the Jacobian's diagonal entry for ``z_i`` in rows
+    ``[z_i, 0.5, -1.0]``, numerically by moving that entry alone."""
+    rows = rows_with(g, z)
+    step = np.zeros(rows.shape, z.dtype)
+    np.moveaxis(step, g.axis, -1)[..., 0] = _default_step(None, z)
+    up, down = rows + step, rows - step
+    numeric = first_entries(g, g(up) - g(down)) / first_entries(g, up - down)
+    slopes = [g.derivative(rows)]
+    if g.has_derivative_from_output:
+        slopes.append(g.derivative_from_output(g(rows)))
+    return numeric, [first_entries(g, s) for s in slopes]

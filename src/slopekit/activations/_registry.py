@@ -6,15 +6,17 @@ import dataclasses
 from typing import Any
 
 from ._base import Activation
+from .gelu import GELU
 from .piecewise import HardSigmoid, HardTanh, ReLU6
 from .relu import LeakyReLU, ReLU
 from .sigmoid import Sigmoid
-from .smooth import CELU, ELU, SELU, Identity, LogSigmoid, SiLU, Softplus, Softsign, Squareplus
+from .softmax import LogSoftmax, Softmax
+from .smooth import CELU, ELU, SELU, Identity, LogSigmoid, Mish, SiLU, Softplus, Softsign, Squareplus
 from .tanh import Tanh
 
 _REGISTRY: dict[str, type[Activation]] = {cls.name: cls for cls in (
     Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softplus, LogSigmoid, ELU, SELU, CELU, SiLU, Softsign, Squareplus,
-    HardSigmoid, HardTanh, ReLU6)}
+    HardSigmoid, HardTanh, ReLU6, GELU, Mish, Softmax, LogSoftmax)}
 #: Other names `get` accepts; `names` lists only the canonical one.
 _ALIASES: dict[str, str] = {"swish": "silu"}
 
@@ -26,8 +28,8 @@ def names() -> tuple[str, ...]:
     --------
     >>> import slopekit
     >>> slopekit.names()
-    ('celu', 'elu', 'hard_sigmoid', 'hard_tanh', 'identity', 'leaky_relu', 'log_sigmoid', 'relu', 'relu6',
-     'selu', 'sigmoid', 'silu', 'softplus', 'softsign', 'squareplus', 'tanh')
+    ('celu', 'elu', 'gelu', 'hard_sigmoid', 'hard_tanh', 'identity', 'leaky_relu', 'log_sigmoid', 'log_softmax',
+     'mish', 'relu', 'relu6', 'selu', 'sigmoid', 'silu', 'softmax', 'softplus', 'softsign', 'squareplus', 'tanh')
     """
     return tuple(sorted(_REGISTRY))
 
@@ -92,17 +94,22 @@ def parse(spec: str) -> Activation:
     >>> import slopekit
     >>> slopekit.activations.parse("leaky_relu:slope=0.001,at_zero=1")
     LeakyReLU(slope=0.001, at_zero=1.0)
+    >>> slopekit.activations.parse("gelu:approximate=tanh")
+    GELU(approximate='tanh')
+
+    A value that is not a number is passed on as a word; the activation
+    rejects it where it expects a number.
     """
     if not isinstance(spec, str):
         raise TypeError(f"an activation spec must be a string, got {type(spec).__name__}")
     name, _, rest = spec.partition(":")
-    params: dict[str, float] = {}
+    params: dict[str, float | str] = {}
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, sep, text = item.partition("=")
-        if not sep or not key.strip():
+        if not sep or not key.strip() or not text.strip():
             raise ValueError(f"malformed parameter {item!r} in {spec!r}; expected NAME:PARAM=VALUE,...")
         try:
             params[key.strip()] = float(text)
-        except ValueError:
-            raise ValueError(f"parameter {key.strip()!r} in {spec!r} must be a number, got {text.strip()!r}") from None
+        except ValueError:  # a word, such as gelu's approximate=tanh; the activation validates it
+            params[key.strip()] = text.strip()
     return get(name, **params)

@@ -54,6 +54,27 @@ def _sigmoid_slope(xp, x):
     return e / ((1 + e) * (1 + e))
 
 
+#: Per dtype: (threshold, k). Below the threshold e^z is close to subnormal; there e^z is formed
+#: as (e^(z/2) 2^(k/2))^2 2^-k, whose parts are normal, so the products with it round once, at the
+#: end, instead of losing the low bits of a subnormal e^z first.
+_TAIL = {np.dtype(np.float64): (-700.0, 64), np.dtype(np.float32): (-80.0, 32)}
+
+
+def _exp_tail(xp, x, c, normal, scale=1.0):
+    r"""``scale (c + x) e^x`` where ``x`` is below the tail threshold (see `_TAIL`), ``normal`` elsewhere.
+
+    silu and mish equal :math:`z e^z` to the last bit once :math:`e^z \ll` eps,
+    their slopes :math:`(1 + z) e^z` and :math:`(2 + z) e^z`, and silu's
+    :math:`g''` for large :math:`z` is :math:`(2 - z) e^{-z}` (``x = -z``), mish's
+    :math:`4(2 - 2z) e^{-2z}` (``x = -2z``, ``scale = 4``).
+    """
+    key = np.dtype(np.float64) if x.dtype == xp.float64 else np.dtype(np.float32)
+    threshold, k = _TAIL[key]
+    xt = xp.clip(x, -_CLIP, threshold)
+    h = xp.exp(xt * 0.5) * 2.0 ** (k // 2)
+    return xp.where(x < threshold, ((xt + c) * scale * (h * h)) * 2.0 ** -k, normal)
+
+
 def _softplus(xp, x):
     """log(1 + e^x) without overflow or cancellation; 0 at -inf, inf at inf, NaN for NaN."""
     return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
@@ -438,15 +459,86 @@ class SiLU(_Generic):
 
     def _value_xp(self, xp, z):
         zc = xp.where(z < -_CLIP, _full(xp, z, -_CLIP), z)
-        return zc * _sigmoid(xp, zc)
+        return _exp_tail(xp, z, 0.0, zc * _sigmoid(xp, zc))
 
     def _derivative_xp(self, xp, z):
         zc = _clip(xp, z, -_CLIP, _CLIP)
-        return _sigmoid(xp, zc) * (1 + zc * _sigmoid(xp, -zc))
+        return _exp_tail(xp, z, 1.0, _sigmoid(xp, zc) * (1 + zc * _sigmoid(xp, -zc)))
 
     def _second_xp(self, xp, z):
         zc = _clip(xp, z, -_CLIP, _CLIP)
-        return _sigmoid_slope(xp, zc) * (2 - zc * xp.tanh(zc * 0.5))
+        middle = _sigmoid_slope(xp, zc) * (2 - zc * xp.tanh(zc * 0.5))
+        return _exp_tail(xp, z, 2.0, _exp_tail(xp, -z, 2.0, middle))  # (2 + z) e^z, (2 - z) e^-z
+
+
+@dataclass(frozen=True)
+class Mish(_Generic):
+    r"""Mish :math:`g(z) = z \tanh(\operatorname{softplus}(z))` (Misra, 2019).
+
+    Notes
+    -----
+    With :math:`t = \tanh(\operatorname{softplus}(z))` and
+    :math:`t' = (1 - t^2)\,\sigma(z)`:
+
+    .. math::
+
+        g'(z) = t + z t',
+        \qquad g''(z) = t' \bigl(2 + z\,(1 - \sigma(z) - 2 t \sigma(z))\bigr).
+
+    :math:`t = n / (n + 2)` with :math:`n = e^{2z} + 2e^z`, and
+    :math:`1 - t^2 = 4(1 + e^z)^2 / (n + 2)^2`, evaluated with
+    :math:`e = e^{-|z|}` on each side: no overflow, no cancellation in
+    :math:`1 - t^2`. mish(-inf) = 0 and every slope at :math:`\pm\infty` is its
+    limit. Like silu, mish has a minimum (near :math:`z = -1.1924`), so the
+    output does not determine the slope; near the zeros of :math:`g'` and
+    :math:`g''` the slopes are accurate in absolute terms only.
+
+    Examples
+    --------
+    >>> import slopekit
+    >>> g = slopekit.get("mish")
+    >>> print(f"{float(g(1.0)):.6f} {float(g.derivative(0.0)):.6f}")
+    0.865098 0.600000
+    """
+
+    name = "mish"
+
+    @property
+    def has_derivative_from_output(self) -> bool:
+        return False
+
+    def _no_shortcut_reason(self):
+        return "mish is not monotonic (minimum near z = -1.19), so a negative output comes from two inputs"
+
+    @staticmethod
+    def _parts(xp, z):
+        """t, t' = (1 - t^2) sigma(z) and sigma(z) at (clipped) z, each without cancellation."""
+        e = xp.exp(-xp.abs(z))
+        pos = z > 0
+        # z > 0: t = (1 + 2e) / D, D = 1 + 2e + 2e^2; z <= 0: t = e(e + 2) / (e^2 + 2e + 2)
+        den = xp.where(pos, 1 + 2 * e + 2 * (e * e), e * e + 2 * e + 2)
+        t = xp.where(pos, 1 + 2 * e, e * (e + 2)) / den
+        one_e = 1 + e
+        sig = xp.where(pos, xp.ones_like(e), e) / one_e
+        # t' = 4 (1 + e) e^2 / D^2 (z > 0) or 4 (1 + e) e / (e^2 + 2e + 2)^2 (z <= 0)
+        dt = (4 * one_e) * xp.where(pos, e * e, e) / (den * den)
+        return t, dt, sig
+
+    def _value_xp(self, xp, z):
+        zc = _clip(xp, z, -_CLIP, _CLIP)
+        t, _, _ = self._parts(xp, zc)
+        return _exp_tail(xp, z, 0.0, xp.where(z > _CLIP, z, zc * t))
+
+    def _derivative_xp(self, xp, z):
+        zc = _clip(xp, z, -_CLIP, _CLIP)
+        t, dt, _ = self._parts(xp, zc)
+        return _exp_tail(xp, z, 1.0, t + zc * dt)
+
+    def _second_xp(self, xp, z):
+        zc = _clip(xp, z, -_CLIP, _CLIP)
+        t, dt, sig = self._parts(xp, zc)
+        middle = dt * (2 + zc * ((1 - sig) - 2 * t * sig))
+        return _exp_tail(xp, z, 2.0, _exp_tail(xp, -2 * zc, 2.0, middle, 4.0))  # (2 + z) e^z, 8 (1 - z) e^-2z
 
 
 @dataclass(frozen=True)
@@ -521,8 +613,14 @@ class Squareplus(_Generic):
 
     For :math:`z < 0` the value is :math:`(b/4) / ((s - z)/2)`, free of the
     cancellation of :math:`z + s`; squareplus(-inf) = 0, squareplus(inf) = inf.
-    The output does determine the slope mathematically, but this version
-    keeps `derivative_from_output` unavailable (it raises).
+    :math:`g` is increasing, so the output determines the slope:
+    :math:`s = (4a^2 + b)/(4a)` gives
+
+    .. math::
+
+        g'(z) = \frac{4a^2}{4a^2 + b} = \frac{1}{1 + b/(4a^2)},
+
+    the first form for :math:`a < 1`, the second above (no overflow).
 
     Examples
     --------
@@ -538,12 +636,16 @@ class Squareplus(_Generic):
     def __post_init__(self):
         object.__setattr__(self, "b", _positive("squareplus", "b", self.b))
 
-    @property
-    def has_derivative_from_output(self) -> bool:
-        return False
+    def _from_output_np(self, a, out):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            np.copyto(out, self._from_output_xp(np, a))
 
-    def _no_shortcut_reason(self):
-        return "squareplus computes its slope from z only"
+    def _from_output_xp(self, xp, a):
+        small = xp.minimum(a, xp.ones_like(a))  # each branch sees only its side: no 0/0, no overflow
+        large = xp.maximum(a, xp.ones_like(a))
+        q = (2 * small) * (2 * small)
+        r = (self.b / (2 * large)) / (2 * large)
+        return xp.where(a < 1, q / (q + self.b), 1 / (1 + r))
 
     def _s(self, xp, z):
         return xp.hypot(z, _full(xp, z, math.sqrt(self.b)))

@@ -1,0 +1,149 @@
+"""The Gaussian error linear unit, exact (through the normal distribution) and tanh-approximated."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _normal
+from ._base import Activation
+
+_K = math.sqrt(2.0 / math.pi)  # the tanh form's constants (Hendrycks and Gimpel; PyTorch, JAX)
+_C = 0.044715
+#: Beyond |z| = _CLIP every slope of either form has reached its limit (0 or 1) in every dtype, and
+#: z * Phi(z) has underflowed to 0 below -_CLIP: clipping there avoids inf * 0 = NaN at +-inf.
+_CLIP = 1e5
+_APPROXIMATIONS = ("none", "tanh")
+
+
+@dataclass(frozen=True)
+class GELU(Activation):
+    r"""The Gaussian error linear unit :math:`g(z) = z\,\Phi(z)`, :math:`\Phi` the standard normal distribution.
+
+    Parameters
+    ----------
+    approximate : {"none", "tanh"}, default "none"
+        ``"none"``: the exact function, through :math:`\Phi`. ``"tanh"``: the
+        approximation :math:`\frac z2\bigl(1 + \tanh u\bigr)` with
+        :math:`u = \sqrt{2/\pi}\,(z + 0.044715 z^3)`. The two differ by up to
+        about :math:`4.7\cdot10^{-4}`. Libraries disagree on the default:
+        PyTorch's ``gelu`` is exact unless asked, JAX's ``jax.nn.gelu``
+        approximates unless asked; slopekit is exact unless asked (see
+        ``docs/conventions.md``).
+
+    Notes
+    -----
+    Exact form, with :math:`\varphi` the standard normal density:
+
+    .. math::
+
+        g'(z) = \Phi(z) + z\,\varphi(z),
+        \qquad g''(z) = \varphi(z)\,(2 - z^2).
+
+    :math:`\Phi` comes from the Mills ratio :math:`M` (``_normal.py``), as
+    :math:`\varphi(z) M(-z)` for :math:`z < 0`, so the value stays accurate
+    to a few ulps in the far left tail instead of cancelling in
+    :math:`1 + \operatorname{erf}`; below 0 the slope is
+    :math:`\varphi(z)\,(M(|z|) - |z|)`. float16 and float32 compute in
+    float64 on NumPy.
+
+    Tanh form: :math:`g(z) = z\,s` with :math:`s = \sigma(2u)`, which is
+    :math:`\frac12(1 + \tanh u)` without its cancellation for :math:`u < 0`;
+    :math:`g'(z) = s + 2 z u' q` and
+    :math:`g''(z) = q\,\bigl(4u' + z(2u'' - 4u'^2 \tanh u)\bigr)`, with
+    :math:`q = s(1 - s)`, :math:`u' = \sqrt{2/\pi}(1 + 3\cdot0.044715 z^2)`,
+    :math:`u'' = 6\sqrt{2/\pi}\cdot0.044715 z`.
+
+    :math:`g` has a minimum (near :math:`z = -0.7518` exact), so the output
+    does not determine the slope: `derivative_from_output` raises. Near the
+    zeros of :math:`g'` and :math:`g''` (:math:`z = \pm\sqrt2` exact) the
+    slopes are accurate in absolute terms (a few eps), not relative ones.
+    In the tanh form's far left tail the rounding of :math:`u` is amplified
+    :math:`|2u|` times by the exponential (as in every implementation of the
+    formula); float32 input on NumPy avoids it by computing in float64.
+    gelu(-inf) = 0 and every slope at :math:`\pm\infty` is its limit.
+
+    Examples
+    --------
+    >>> import slopekit
+    >>> g = slopekit.get("gelu")
+    >>> print(f"{float(g(1.0)):.6f} {float(g.derivative(0.0))}")
+    0.841345 0.5
+    >>> t = slopekit.get("gelu", approximate="tanh")
+    >>> print(f"{float(t(1.0)):.6f}")
+    0.841192
+    """
+
+    approximate: str = "none"
+    name = "gelu"
+
+    def __post_init__(self):
+        if not isinstance(self.approximate, str) or self.approximate not in _APPROXIMATIONS:
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {self.approximate!r}")
+
+    @property
+    def has_derivative_from_output(self) -> bool:
+        return False
+
+    def _no_shortcut_reason(self):
+        return "gelu is not monotonic (minimum near z = -0.75), so a negative output comes from two inputs"
+
+    # NumPy: both forms compute in float64 (float32 input rounds once at the end).
+    def _np(self, method, z, out):
+        x = z if z.dtype == np.float64 else z.astype(np.float64)
+        with np.errstate(over="ignore", under="ignore"):
+            np.copyto(out, method(np, x), casting="same_kind")
+
+    def _value_np(self, z, out):
+        self._np(self._value_xp, z, out)
+
+    def _derivative_np(self, z, out):
+        self._np(self._derivative_xp, z, out)
+
+    def _second_np(self, z, out):
+        self._np(self._second_xp, z, out)
+
+    def _value_xp(self, xp, z):
+        if self.approximate == "tanh":
+            zc = xp.clip(z, -_CLIP, _CLIP)
+            return xp.maximum(z, xp.full_like(z, -_CLIP)) * _tanh_parts(xp, zc)[0]
+        zc = xp.clip(z, -_CLIP, _CLIP)  # Phi(z) is 0 or 1 beyond it
+        p, f = _normal.pdf(xp, zc)
+        m = _normal.mills(xp, xp.abs(zc))
+        left = zc * (p * m) * f  # z Phi(z), Phi(z) = phi(z) M(-z)
+        right = z * (1 - (p * m) * f)
+        return xp.where(z < 0, left, right)
+
+    def _derivative_xp(self, xp, z):
+        zc = xp.clip(z, -_CLIP, _CLIP)
+        if self.approximate == "tanh":
+            s, q, du, _ = _tanh_parts(xp, zc)
+            return s + zc * (2 * du) * q
+        p, f = _normal.pdf(xp, zc)
+        t = xp.abs(zc)
+        m = _normal.mills(xp, t)
+        left = p * (m - t) * f  # Phi(z) + z phi(z) = phi(z) (M(|z|) - |z|)
+        right = 1 + p * (t - m) * f  # 1 - phi(z) M(z) + z phi(z)
+        right = xp.where(z == 0, xp.full_like(z, 0.5), right)  # 1 - phi(0) M(0) is 1 ulp below 1/2
+        return xp.where(z < 0, left, right)
+
+    def _second_xp(self, xp, z):
+        zc = xp.clip(z, -_CLIP, _CLIP)
+        if self.approximate == "tanh":
+            s, q, du, u = _tanh_parts(xp, zc)
+            ddu = (6 * _K * _C) * zc
+            return q * (4 * du + zc * (2 * ddu - 4 * (du * du) * xp.tanh(u)))
+        p, f = _normal.pdf(xp, zc)
+        return p * (2 - zc * zc) * f
+
+
+def _tanh_parts(xp, z):
+    """For the tanh form at (clipped) ``z``: s = sigmoid(2u), q = s(1 - s), u', u."""
+    u = (z + (_C * z) * (z * z)) * _K
+    e = xp.exp(-2 * xp.abs(u))  # no overflow
+    s = xp.where(u >= 0, xp.ones_like(e), e) / (1 + e)
+    q = e / ((1 + e) * (1 + e))
+    du = (1 + (3 * _C) * (z * z)) * _K
+    return s, q, du, u

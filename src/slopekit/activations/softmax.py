@@ -1,0 +1,207 @@
+r"""Softmax and log-softmax along an axis: not elementwise, so `backward` is a vector-Jacobian product.
+
+For :math:`s = \operatorname{softmax}(z)` along an axis, the Jacobian is
+:math:`\partial s_i / \partial z_j = s_i(\delta_{ij} - s_j)`. `backward` never
+builds it: the vector-Jacobian product is
+
+.. math::
+
+    dz = s \odot \bigl(da - \textstyle\sum_j da_j\, s_j\bigr),
+    \qquad\text{and for } a = \log s:\quad dz = da - s \textstyle\sum_j da_j .
+
+`derivative` returns the Jacobian's diagonal :math:`\partial a_i / \partial z_i`
+(softmax: :math:`s_i(1 - s_i)`, the sigmoid's formula; log-softmax:
+:math:`1 - s_i`) and `second_derivative` the diagonal of the second
+derivatives; ``da * derivative(z)`` is *not* the chain rule here.
+
+Both compute :math:`e_j = e^{z_j - m}` with :math:`m = \max_j z_j`, and
+:math:`r = \sum_{z_j < m} e_j + (k - 1)` for the :math:`k` maximal entries, so
+the sum is :math:`1 + r` and :math:`\log(1 + r)` is ``log1p(r)``: no overflow,
+no :math:`\log 0`, and :math:`1 - s_i = r / (1 + r)` at the maximum without
+cancellation. Entries equal to :math:`+\infty` share the whole mass (the
+limit); a row of all :math:`-\infty` has no limit and gives NaN, as does a
+row with a NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _arrays, _params
+from ._base import Activation
+
+
+def _axis(who: str, x: Any, axis: int) -> int:
+    if x.ndim == 0:
+        raise ValueError(f"{who}: needs an array with at least one dimension (softmax is taken along axis {axis})")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{who}: axis {axis} is out of range for an array of {x.ndim} dimensions")
+    return axis % x.ndim
+
+
+def _parts(xp, z, axis):
+    """(e, r, top): e = exp(z - m), r = sum(e) - 1 without cancellation, top = (z == m), along ``axis``."""
+    m = xp.max(z, axis=axis, keepdims=True)
+    top = z == m
+    finite_m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    shifted = xp.where(m == xp.inf, xp.where(top, xp.zeros_like(z), xp.full_like(z, -xp.inf)), z - finite_m)
+    e = xp.exp(shifted)
+    k = xp.sum(xp.astype(top, z.dtype), axis=axis, keepdims=True)
+    r = xp.sum(xp.where(top, xp.zeros_like(e), e), axis=axis, keepdims=True) + (k - 1)
+    # a NaN anywhere in a row, or a row of -inf only (no limit), makes the row NaN
+    r = xp.where(xp.isnan(m) | (m == -xp.inf), xp.full_like(r, xp.nan), r)
+    return e, r, top, shifted
+
+
+class _AlongAxis(Activation):
+    """Shared machinery: an ``axis`` parameter, NumPy kernels that run the generic formulas."""
+
+    elementwise = False
+    _blockwise = False
+    axis: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "axis", _params.integer(self.name, "axis", self.axis))
+
+    def _np(self, method, x, out):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            np.copyto(out, method(np, x))
+
+    def _value_np(self, z, out):
+        self._np(self._value_xp, z, out)
+
+    def _derivative_np(self, z, out):
+        self._np(self._derivative_xp, z, out)
+
+    def _from_output_np(self, a, out):
+        self._np(self._from_output_xp, a, out)
+
+    def _second_np(self, z, out):
+        self._np(self._second_xp, z, out)
+
+    def _softmax(self, xp, z):
+        """s and 1 - s, each accurate."""
+        axis = _axis(self.name, z, self.axis)
+        e, r, top, _ = _parts(xp, z, axis)
+        total = 1 + r
+        s = e / total
+        rest = xp.where(top, xp.broadcast_to(r, z.shape), (1 + (r - e)))  # sum over the other entries
+        return s, rest / total
+
+    def _backward_np(self, kernel, d, c, result):
+        work = _arrays.compute_dtype(d.dtype)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            dz = self._backward_xp(kernel, np, d.astype(work, copy=False), c.astype(work, copy=False))
+            np.copyto(result, dz, casting="same_kind")
+
+    def _backward_xp(self, kernel, xp, d, c):
+        work = _arrays.xp_compute_dtype(xp, d.dtype) if xp is not np else d.dtype
+        if work != d.dtype:
+            return xp.astype(self._backward_xp(kernel, xp, xp.astype(d, work), xp.astype(c, work)), d.dtype)
+        axis = _axis(f"{self.name}.backward", c, self.axis)
+        return self._vjp(xp, d, c if kernel == "_from_output" else self._value_xp(xp, c), axis)
+
+
+@dataclass(frozen=True)
+class Softmax(_AlongAxis):
+    r"""Softmax :math:`a_i = e^{z_i} / \sum_j e^{z_j}` along ``axis``.
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The axis the probabilities sum to 1 along (the units of a layer whose
+        rows are samples).
+
+    Notes
+    -----
+    Not elementwise (`elementwise` is False): `backward` is the
+    vector-Jacobian product :math:`a \odot (da - \sum_j da_j a_j)`, from the
+    cached output as the lecture would have it, or from ``z``. `derivative`
+    and `derivative_from_output` give the Jacobian's diagonal
+    :math:`a_i (1 - a_i)`; `second_derivative` gives
+    :math:`\partial^2 a_i / \partial z_i^2 = a_i(1 - a_i)(1 - 2a_i)`.
+
+    Examples
+    --------
+    >>> import numpy as np, slopekit
+    >>> g = slopekit.get("softmax")
+    >>> a = g(np.log([[1.0, 3.0]]))
+    >>> a
+    array([[0.25, 0.75]])
+    >>> g.backward(np.array([[1.0, 0.0]]), a=a)  # a (da - sum(da a))
+    array([[ 0.1875, -0.1875]])
+    """
+
+    axis: int = -1
+    name = "softmax"
+
+    def _value_xp(self, xp, z):
+        return self._softmax(xp, z)[0]
+
+    def _derivative_xp(self, xp, z):
+        s, rest = self._softmax(xp, z)
+        return s * rest
+
+    def _from_output_xp(self, xp, a):
+        return a * (1 - a)
+
+    def _second_xp(self, xp, z):
+        s, rest = self._softmax(xp, z)
+        return s * rest * (rest - s)
+
+    @staticmethod
+    def _vjp(xp, da, a, axis):
+        return a * (da - xp.sum(da * a, axis=axis, keepdims=True))
+
+
+@dataclass(frozen=True)
+class LogSoftmax(_AlongAxis):
+    r"""Log-softmax :math:`a_i = z_i - \log \sum_j e^{z_j}` along ``axis``.
+
+    Parameters
+    ----------
+    axis : int, default -1
+
+    Notes
+    -----
+    Computed as :math:`(z_i - m) - \operatorname{log1p}(r)` (see the module):
+    never :math:`\log 0`, exact where one entry dominates. Not elementwise:
+    `backward` is :math:`da - e^{a} \sum_j da_j`; `derivative` is the
+    Jacobian's diagonal :math:`1 - s_i = -\operatorname{expm1}(a_i)` (also
+    from the output), `second_derivative` is :math:`-s_i(1 - s_i)`.
+
+    Examples
+    --------
+    >>> import numpy as np, slopekit
+    >>> g = slopekit.get("log_softmax")
+    >>> a = g(np.array([0.0, 1000.0]))
+    >>> a
+    array([-1000.,     0.])
+    >>> g.backward(np.array([1.0, 0.0]), a=a)
+    array([ 1., -1.])
+    """
+
+    axis: int = -1
+    name = "log_softmax"
+
+    def _value_xp(self, xp, z):
+        axis = _axis(self.name, z, self.axis)
+        _, r, _, shifted = _parts(xp, z, axis)
+        return shifted - xp.log1p(r)
+
+    def _derivative_xp(self, xp, z):
+        return self._softmax(xp, z)[1]
+
+    def _from_output_xp(self, xp, a):
+        return -xp.expm1(a)
+
+    def _second_xp(self, xp, z):
+        s, rest = self._softmax(xp, z)
+        return -(s * rest)
+
+    @staticmethod
+    def _vjp(xp, da, a, axis):
+        return da - xp.exp(a) * xp.sum(da, axis=axis, keepdims=True)
