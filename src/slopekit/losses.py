@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 _sigmoid = Sigmoid()
+_sum, _max = np.add.reduce, np.maximum.reduce  # what np.sum and np.max call for arrays
 
 
 class OutputLoss:
@@ -100,8 +101,13 @@ class OutputLoss:
         """The loss's mean is its sum times this factor."""
         return 1.0 / n_samples
 
-    def delta(self, a: np.ndarray, Y: np.ndarray, out: np.ndarray) -> np.ndarray:
-        r"""The slope of the mean loss with respect to :math:`z`: :math:`dz = (a - Y)/n`.
+    def delta(self, a: np.ndarray, Y: np.ndarray, out: np.ndarray, factor: float = 1.0) -> np.ndarray:
+        r"""The slope of the mean loss with respect to :math:`z`: :math:`dz = (a - Y)/n`, times ``factor``.
+
+        ``factor`` lets a caller fold a constant (an optimizer's learning rate,
+        see `slopekit.optimizers.Stepper.fold`) into this small array instead
+        of into every gradient; with the default 1 the result is exactly
+        :math:`(a - Y)/n`.
 
         Why :math:`a - Y`: by the chain rule :math:`dz = da \cdot g'(z)`, and
         for each matched pair the two factors cancel to :math:`a - y`.
@@ -115,7 +121,7 @@ class OutputLoss:
         product has underflowed to 0, still gets its exact slope.
         """
         np.subtract(a, Y, out=out)
-        np.multiply(out, self.scale(*a.shape), out=out)
+        np.multiply(out, self.scale(*a.shape) * factor, out=out)
         return out
 
     def predict(self, z: np.ndarray) -> np.ndarray:
@@ -194,7 +200,7 @@ class BinaryCrossEntropy(OutputLoss):
         return _sigmoid(z, out=out)
 
     def forward(self, z, Y, a, scratch):
-        _sigmoid(z, out=a)
+        _sigmoid._run_np("_value", z, a)  # = _sigmoid(z, out=a) without the checks of a public call
         t, u = scratch
         np.multiply(Y, -2.0, out=t)
         np.add(t, 1.0, out=t)
@@ -204,7 +210,7 @@ class BinaryCrossEntropy(OutputLoss):
         np.log1p(u, out=u)  # log(1 + e^{-|t|}), in (0, log 2]
         np.maximum(t, 0.0, out=t)
         np.add(t, u, out=t)  # softplus(t)
-        return float(t.sum()) / z.shape[0]
+        return float(_sum(t, axis=None)) / z.shape[0]
 
     def predict(self, z):
         return (z[:, 0] > 0).astype(np.int64)  # a > 1/2 exactly when z > 0
@@ -261,13 +267,13 @@ class CategoricalCrossEntropy(OutputLoss):
 
     def forward(self, z, Y, a, scratch):
         t, row_max, row_sum = scratch
-        np.max(z, axis=1, keepdims=True, out=row_max)
+        _max(z, axis=1, keepdims=True, out=row_max)  # np.max and np.sum, without their Python wrappers
         np.subtract(z, row_max, out=t)  # t = z - max z <= 0
         np.exp(t, out=a)
-        np.sum(a, axis=1, keepdims=True, out=row_sum)  # >= 1
+        _sum(a, axis=1, keepdims=True, out=row_sum)  # >= 1
         np.divide(a, row_sum, out=a)  # the softmax
         np.log(row_sum, out=row_sum)
-        return (float(row_sum.sum()) - float(np.vdot(t, Y))) / z.shape[0]
+        return (float(_sum(row_sum, axis=None)) - float(np.vdot(t, Y))) / z.shape[0]
 
     def predict(self, z):
         return np.argmax(z, axis=1).astype(np.int64)

@@ -3,7 +3,11 @@ r"""A fully connected network trained by backpropagation and gradient descent (l
 The backward pass is built on the activation objects: each hidden layer's
 :math:`dZ` is ``g.backward(dA, a=A)``, the lecture's slope from the cached
 output (:math:`a(1 - a)` for the sigmoid, :math:`1 - a^2` for tanh), wherever
-the activation has that shortcut, and ``g.backward(dA, z=Z)`` otherwise.
+the activation has that shortcut, and ``g.backward(dA, z=Z)`` otherwise. (On
+its own preallocated buffers the network runs the kernels behind ``g(z)`` and
+``g.backward`` directly, skipping the argument checks of a public call, with
+the same results; an activation that overrides those methods is called
+through them.)
 Batches of samples are the rows of a matrix, as in scikit-learn; the lecture's
 single-sample :math:`z, a, da, dz` become the matrices :math:`Z, A, dA, dZ`.
 """
@@ -121,20 +125,39 @@ def _init_std(init: str | None, g: Activation | None, fan_in: int, fan_out: int)
     return math.sqrt(2.0 / (fan_in + fan_out))
 
 
+def _lean(g: Activation) -> tuple[bool, bool]:
+    """How the network calls a hidden activation: ``(direct, from_output)``.
+
+    ``direct``: the activation keeps the public `Activation.__call__` and
+    `Activation.backward`, so the network may call the kernels behind them
+    (``_run_np``, ``_backward_np``) on its own buffers and skip the checks
+    every public call makes, with the same results. A subclass that
+    overrides either public method gets called through it instead.
+    ``from_output``: the backward pass takes the slope from the cached output.
+    """
+    cls = type(g)
+    direct = cls.__call__ is Activation.__call__ and cls.backward is Activation.backward
+    return direct, bool(g.has_derivative_from_output)
+
+
 class _Buffers:
     """The arrays of one forward and backward pass over ``rows`` samples, allocated once.
 
     Lists are indexed by the layer ``l`` as in the lecture (index 0 unused):
     ``Z[l]``, ``A[l]`` of shape ``(rows, n_l)``; ``dA[l]`` for the hidden
     layers; ``dZ[l]``; ``scratch`` for the output loss; ``ones``, a row of
-    ones that sums over the samples by a matrix product.
+    ones that sums over the samples by a matrix product. With ``batch``,
+    ``X`` and ``Y`` hold one mini-batch's shuffled inputs and targets (else None).
     """
 
-    __slots__ = ("rows", "Z", "A", "dA", "dZ", "scratch", "ones")
+    __slots__ = ("rows", "Z", "A", "dA", "dZ", "scratch", "ones", "X", "Y")
 
-    def __init__(self, sizes: tuple[int, ...], rows: int, dtype: np.dtype, head: losses.OutputLoss):
+    def __init__(self, sizes: tuple[int, ...], rows: int, dtype: np.dtype, head: losses.OutputLoss,
+                 batch: bool = False):
         self.rows = rows
         self.ones = np.ones(rows, dtype)
+        self.X = np.empty((rows, sizes[0]), dtype) if batch else None
+        self.Y = np.empty((rows, sizes[-1]), dtype) if batch else None
         self.Z = [None] + [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.A = [None] + [np.empty((rows, n), dtype) for n in sizes[1:-1]]
         self.A.append(self.Z[-1] if head.output == "identity" else np.empty((rows, sizes[-1]), dtype))
@@ -150,7 +173,19 @@ class _Buffers:
             setattr(view, name, [None if x is None else x[:rows] for x in getattr(self, name)])
         view.scratch = tuple(x[:rows] for x in self.scratch)
         view.ones = self.ones[:rows]
+        view.X = None if self.X is None else self.X[:rows]
+        view.Y = None if self.Y is None else self.Y[:rows]
         return view
+
+
+def _views(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+    """Consecutive C-contiguous views of the 1-D ``flat``, one per shape, tiling it."""
+    views, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        views.append(flat[start:start + size].reshape(shape))
+        start += size
+    return views
 
 
 # -- the network ----------------------------------------------------------------------------
@@ -249,6 +284,7 @@ class Network:
         head = losses.for_output(output)
         head.check_n_outputs(sizes[-1])
         self._sizes, self._hidden, self._head = sizes, acts, head
+        self._lean = tuple(_lean(g) for g in acts)
         self._dtype, self._seed, self._init = _dtype(dtype), _seed(seed), _init(init)
         self._W: list[np.ndarray] = []
         self._b: list[np.ndarray] = []
@@ -311,6 +347,23 @@ class Network:
     def _param_list(self) -> list[np.ndarray]:
         """The live parameter arrays ``[W1, b1, W2, b2, ...]``, in the order of `_names`."""
         return [p for pair in zip(self._W, self._b) for p in pair]
+
+    def _flat_parameters(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """The live parameters as views of one flat array ``P``, moving them there if they are not yet.
+
+        Training keeps them so: a gradient-descent update, and the copy kept
+        against divergence, are then one call over all parameters.
+        """
+        params = self._param_list()
+        flat = optimizers._flat_of(params)
+        if flat is None:
+            flat = np.empty(sum(p.size for p in params), self._dtype)
+            views = _views(flat, [p.shape for p in params])
+            for view, p in zip(views, params):
+                np.copyto(view, p)
+            self._W, self._b = views[0::2], views[1::2]
+            params = views
+        return params, flat
 
     def _copy(self, dtype: Any = None) -> Network:
         """An independent copy, optionally converted to another dtype."""
@@ -429,8 +482,8 @@ class Network:
             raise ValueError(f"{who}: X contains NaN or infinity (in {self._dtype.name})")
         return arr
 
-    def _buffers(self, rows: int) -> _Buffers:
-        return _Buffers(self._sizes, rows, self._dtype, self._head)
+    def _buffers(self, rows: int, batch: bool = False) -> _Buffers:
+        return _Buffers(self._sizes, rows, self._dtype, self._head, batch)
 
     def _data(self, X: Any, y: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
         X = self._features(X, who)
@@ -440,12 +493,17 @@ class Network:
 
     def _forward(self, X: np.ndarray, buf: _Buffers) -> np.ndarray:
         """Fill ``buf.Z`` and the hidden ``buf.A``; return the output layer's :math:`Z_L`."""
-        A, last = X, len(self._W)
+        A, Zs, As, last = X, buf.Z, buf.A, len(self._W)
         for l, (W, b) in enumerate(zip(self._W, self._b), start=1):
-            Z = np.matmul(A, W.T, out=buf.Z[l])
+            Z = np.matmul(A, W.T, out=Zs[l])
             np.add(Z, b, out=Z)  # Z_l = A_{l-1} W_l^T + b_l
-            if l < last:
-                A = self._hidden[l - 1](Z, out=buf.A[l])  # A_l = g_l(Z_l)
+            if l < last:  # A_l = g_l(Z_l)
+                g = self._hidden[l - 1]
+                if self._lean[l - 1][0]:  # g(Z, out=A) without a public call's checks: same result
+                    A = As[l]
+                    g._run_np("_value", Z, A)
+                else:
+                    A = g(Z, out=As[l])
         return Z
 
     def _forward_loss(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers) -> float:
@@ -454,27 +512,40 @@ class Network:
         return self._head.forward(Z, Y, buf.A[-1], buf.scratch)
 
     def _backward(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers,
-                  dW: list[np.ndarray], db: list[np.ndarray]) -> None:
-        """Backpropagation: write :math:`dW_l, db_l` of the mean loss into ``dW[l-1], db[l-1]``."""
+                  dW: list[np.ndarray], db: list[np.ndarray], factor: float = 1.0) -> None:
+        """Backpropagation: write :math:`dW_l, db_l` of the mean loss into ``dW[l-1], db[l-1]``.
+
+        With ``factor``, the gradients come out multiplied by it: it is folded
+        into :math:`dZ_L`, the smallest array, and every later product is
+        linear in it (`fit` folds an optimizer's learning rate this way).
+        """
         L = len(self._W)
         # dZ_L = (A_L - Y) / n. This is the whole slope of the loss at the output's
         # pre-activation only because output and loss are a matched pair (sigmoid with
         # binary cross-entropy, softmax with categorical cross-entropy, identity with squared
         # error): there dL/dA_L * g'(Z_L) cancels to A_L - Y. Any other pair needs the full
         # product dA_L * g'(Z_L). See losses.OutputLoss.delta.
-        dZ = self._head.delta(buf.A[L], Y, out=buf.dZ[L])
+        As, dZs, ones = buf.A, buf.dZ, buf.ones
+        dZ = self._head.delta(As[L], Y, out=dZs[L], factor=factor)
         for l in range(L, 0, -1):
-            A_prev = buf.A[l - 1] if l > 1 else X
+            A_prev = As[l - 1] if l > 1 else X
             np.matmul(dZ.T, A_prev, out=dW[l - 1])  # dW_l = dZ_l^T A_{l-1}
-            np.matmul(buf.ones, dZ, out=db[l - 1])  # db_l = sum of dZ_l over the samples (one BLAS call)
+            np.matmul(ones, dZ, out=db[l - 1])  # db_l = sum of dZ_l over the samples (one BLAS call)
             if l == 1:
                 break
             dA = np.matmul(dZ, self._W[l - 1], out=buf.dA[l - 1])  # dA_{l-1} = dZ_l W_l
             g = self._hidden[l - 2]
-            if g.has_derivative_from_output:  # the lecture's way: g'(z) from the cached a
-                dZ = g.backward(dA, a=buf.A[l - 1], out=buf.dZ[l - 1])
+            direct, from_output = self._lean[l - 2]
+            if direct:  # g.backward(dA, a= or z=, out=dZ) without a public call's checks: same result
+                dZ = dZs[l - 1]
+                if from_output:
+                    g._backward_np("_from_output", dA, As[l - 1], dZ)
+                else:
+                    g._backward_np("_derivative", dA, buf.Z[l - 1], dZ)
+            elif from_output:  # the lecture's way: g'(z) from the cached a
+                dZ = g.backward(dA, a=As[l - 1], out=dZs[l - 1])
             else:  # e.g. ReLU(at_zero=1): a = 0 cannot tell z < 0 from z = 0
-                dZ = g.backward(dA, z=buf.Z[l - 1], out=buf.dZ[l - 1])
+                dZ = g.backward(dA, z=buf.Z[l - 1], out=dZs[l - 1])
 
     def _penalty(self, l2: float, n: int) -> float:
         r""":math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert^2`, the L2 term of the loss."""
@@ -629,7 +700,12 @@ class Network:
         Training allocates its buffers once (activations, their slopes, the
         gradients, the optimizer's state) and every step writes into them; the
         network's own loop makes no temporaries (an activation's kernel may use
-        a scratch array of its own).
+        a scratch array of its own). The parameters move into one flat array
+        on the first call, so an update is one operation over all of them.
+        Plain gradient descent and momentum fold their constant factor
+        (:math:`\alpha`, :math:`1 - \beta`) into :math:`dZ_L` instead of
+        scaling every :math:`dW_l`: the same arithmetic up to rounding in the
+        last bits.
 
         Examples
         --------
@@ -660,8 +736,8 @@ class Network:
         rows = n if batch_size is None else min(batch_size, n)
 
         # Everything is checked: from here on the network changes.
-        run = _Run(self, epochs, learning_rate, rule.start(self._param_list()), l2, callback, int(verbose))
-        buf = self._buffers(rows)
+        run = _Run(self, epochs, learning_rate, rule, l2, callback, int(verbose))
+        buf = self._buffers(rows, batch=rows < n)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             if rows == n:
                 run.full_batch(X, Y, buf)
@@ -794,33 +870,50 @@ class Network:
 
 
 class _Run:
-    """One call of `Network.fit`: the training loops and their bookkeeping."""
+    """One call of `Network.fit`: the training loops and their bookkeeping.
 
-    def __init__(self, net: Network, epochs: int, learning_rate: float, stepper: optimizers.Stepper,
+    The parameters live in one flat array ``P`` (`Network._flat_parameters`)
+    and their gradients in another, ``G``, tiled the same way, so the copy
+    kept against divergence and a gradient-descent update are one call each.
+    The optimizer's `~slopekit.optimizers.Stepper.fold` factor (the learning
+    rate for plain gradient descent) is folded into the output layer's
+    :math:`dZ_L` and reaches every gradient through the products.
+    """
+
+    def __init__(self, net: Network, epochs: int, learning_rate: float, rule: optimizers.Optimizer,
                  l2: float, callback: Callable | None, verbose: int):
+        params, self.P = net._flat_parameters()
+        stepper = rule.start(params)
         self.net, self.epochs, self.learning_rate = net, epochs, learning_rate
         self.stepper, self.l2 = stepper, l2
         self.callback, self.verbose = callback, verbose
-        self.grads = [np.empty_like(p) for p in stepper.params]  # [dW1, db1, dW2, ...]
+        # A stepper that is not a Stepper subclass (duck-typed: params, t, step) gets unfolded gradients.
+        self.fold = float(stepper.fold(learning_rate)) if hasattr(stepper, "step_folded") else 1.0
+        self.G = np.empty_like(self.P)
+        self.grads = _views(self.G, [p.shape for p in params])  # [dW1, db1, dW2, ...]
         self.dW, self.db = self.grads[0::2], self.grads[1::2]  # the same arrays, by kind
-        self.saved = [p.copy() for p in stepper.params]  # the parameters after the last good epoch
+        bound = getattr(stepper, "params", None)
+        same = bound is not None and len(bound) == len(params) and all(a is b for a, b in zip(bound, params))
+        self.flat = (self.P, self.G) if same else None
+        self.saved = self.P.copy()  # the parameters after the last good epoch
         self.l2_work = [np.empty_like(W) for W in net._W] if l2 else None
         self.previous_history, net.history = net.history, []
 
     def _step(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers, n_total: int) -> None:
         """Backpropagate the last forward pass on (X, Y) and take one optimizer step."""
-        self.net._backward(X, Y, buf, self.dW, self.db)
+        self.net._backward(X, Y, buf, self.dW, self.db, self.fold)
         if self.l2:
-            self.net._add_l2(self.dW, self.l2 / n_total, self.l2_work)
-        self.stepper.step(self.grads, self.learning_rate)
+            self.net._add_l2(self.dW, self.fold * self.l2 / n_total, self.l2_work)
+        if self.fold == 1.0 and not hasattr(self.stepper, "step_folded"):
+            self.stepper.step(self.grads, self.learning_rate)
+        else:
+            self.stepper.step_folded(self.grads, self.learning_rate, self.flat)
 
     def _save(self) -> None:
-        for p, s in zip(self.stepper.params, self.saved):
-            np.copyto(s, p)
+        np.copyto(self.saved, self.P)
 
     def _diverged(self, epoch: int, loss: float) -> FloatingPointError:
-        for p, s in zip(self.stepper.params, self.saved):
-            np.copyto(p, s)
+        np.copyto(self.P, self.saved)
         if epoch == 0:
             self.net.history = self.previous_history
             return FloatingPointError(f"fit: the loss is {loss} before the first epoch: the parameters or the data "
@@ -854,21 +947,26 @@ class _Run:
                 return
 
     def mini_batches(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers) -> None:
-        """One step per mini-batch of a fresh shuffle each epoch."""
-        net, n, rows = self.net, X.shape[0], buf.rows
+        """One step per mini-batch of a fresh shuffle each epoch.
+
+        Each batch's rows are gathered into ``buf.X``, ``buf.Y`` just before
+        use, so they are still in the cache for the first product.
+        """
+        net, n, rows, l2 = self.net, X.shape[0], buf.rows, self.l2
         rng = np.random.RandomState(net.seed)
-        X_shuffled, Y_shuffled = np.empty_like(X), np.empty_like(Y)
         last = buf.first(n % rows) if n % rows else buf
+        take = np.take
         for epoch in range(1, self.epochs + 1):
             self._save()
             order = rng.permutation(n)
-            np.take(X, order, axis=0, out=X_shuffled, mode="clip")  # "clip": no buffering; indices are valid
-            np.take(Y, order, axis=0, out=Y_shuffled, mode="clip")
             total = 0.0
             for start in range(0, n, rows):
-                Xb, Yb = X_shuffled[start:start + rows], Y_shuffled[start:start + rows]
-                b = buf if Xb.shape[0] == rows else last
-                loss = net._forward_loss(Xb, Yb, b) + net._penalty(self.l2, n)
+                idx = order[start:start + rows]
+                b = buf if idx.shape[0] == rows else last
+                Xb, Yb = b.X, b.Y
+                take(X, idx, axis=0, out=Xb, mode="clip")  # "clip": no buffering; indices are valid
+                take(Y, idx, axis=0, out=Yb, mode="clip")
+                loss = net._forward_loss(Xb, Yb, b) + (net._penalty(l2, n) if l2 else 0.0)
                 if not math.isfinite(loss):
                     raise self._diverged(epoch, loss)
                 total += loss * Xb.shape[0]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,6 +24,40 @@ import numpy as np
 from . import _params
 
 __all__ = ["Adam", "GradientDescent", "Momentum", "Optimizer", "Stepper", "get", "names"]
+
+
+def _flat_of(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The 1-D array that ``arrays`` tile, in order and without gaps, or None.
+
+    Each array must be a C-contiguous view of one 1-D contiguous base array,
+    starting where the previous one ends, all of one dtype, together covering
+    the whole base. `slopekit.Network.fit` lays out its parameters and their
+    gradients this way, so that an update over all of them is one ufunc call.
+    """
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    dtype, address = base.dtype, base.ctypes.data
+    for a in arrays:
+        if a.base is not base or a.dtype != dtype or not a.flags.c_contiguous or a.ctypes.data != address:
+            return None
+        address += a.nbytes
+    return base if address == base.ctypes.data + base.nbytes else None
+
+
+def _zeros_like_all(params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Zero arrays shaped like ``params``; views of one flat array when the params share a dtype."""
+    dtypes = {p.dtype for p in params}
+    if len(dtypes) != 1:
+        return [np.zeros_like(p) for p in params], None
+    flat = np.zeros(sum(p.size for p in params), dtypes.pop())
+    views, start = [], 0
+    for p in params:
+        views.append(flat[start:start + p.size].reshape(p.shape))
+        start += p.size
+    return views, flat
 
 
 class Stepper:
@@ -47,6 +81,78 @@ class Stepper:
         """
         raise NotImplementedError
 
+    #: The names of the stepper's running state: attributes holding one array per parameter.
+    _state_names: tuple[str, ...] = ()
+
+    def state(self) -> dict[str, Any]:
+        """A copy of the running state: ``{"t": steps}`` and one list of arrays per moment.
+
+        Momentum adds ``"v"``; Adam ``"v"`` and ``"s"``, each one array per
+        parameter. Scratch space and the parameters themselves are not part of
+        it. `load_state` puts it back, so training can stop and continue
+        exactly (what ``slopekit train --resume`` checkpoints).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from slopekit import optimizers
+        >>> stepper = optimizers.Momentum(beta=0.5).start([np.zeros(2)])
+        >>> stepper.step([np.ones(2)], learning_rate=1.0)
+        >>> stepper.state()
+        {'t': 1, 'v': [array([0.5, 0.5])]}
+        """
+        state: dict[str, Any] = {"t": int(self.t)}
+        for name in self._state_names:
+            state[name] = [np.array(x, copy=True) for x in getattr(self, name)]
+        return state
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Restore a `state` of a stepper of the same kind over parameters of the same shapes.
+
+        A state with ``t == 0`` may leave out the moments (they are zero then).
+
+        Raises
+        ------
+        ValueError
+            For missing or unexpected names, or arrays of the wrong number or shape.
+        """
+        expected = {"t", *self._state_names}
+        fresh = "t" in state and int(state["t"]) == 0  # before the first step the moments are zero: optional
+        if not set(state) <= expected or "t" not in state or (not fresh and set(state) != expected):
+            raise ValueError(f"load_state: expected the names {sorted(expected)}, got {sorted(state)}")
+        arrays = {}
+        for name in self._state_names:
+            mine = getattr(self, name)
+            saved = list(state[name]) if name in state else [np.zeros_like(x) for x in mine]
+            if len(saved) != len(mine) or any(np.shape(x) != y.shape for x, y in zip(saved, mine)):
+                raise ValueError(f"load_state: {name} must be {len(mine)} arrays of shapes "
+                                 f"{[y.shape for y in mine]}, got {[np.shape(x) for x in saved]}")
+            arrays[name] = saved
+        self.t = int(state["t"])
+        for name, saved in arrays.items():
+            for x, value in zip(getattr(self, name), saved):
+                np.copyto(x, value, casting="same_kind")
+
+    def fold(self, learning_rate: float) -> float:
+        r"""The factor a caller may fold into the gradients it passes to `step_folded`.
+
+        Gradient descent's update is :math:`-\alpha\, dW`: a caller that
+        computes :math:`dW` as a product can scale the smaller operand by
+        :math:`\alpha` and save a pass over :math:`dW`. The default, 1, folds
+        nothing.
+        """
+        return 1.0
+
+    def step_folded(self, grads: Sequence[np.ndarray], learning_rate: float,
+                    flat: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """`step` with ``grads`` already multiplied by ``fold(learning_rate)``.
+
+        ``flat``, when given, is ``(P, G)``: 1-D arrays that ``params`` and
+        ``grads`` tile in order (see `_flat_of`), so the update can run as a
+        few calls over all parameters at once. The default ignores it.
+        """
+        self.step(grads, learning_rate)
+
 
 class Optimizer:
     """An update rule; `start` binds it to parameter arrays."""
@@ -63,6 +169,17 @@ class _GradientDescentStepper(Stepper):
         self.t += 1
         for p, dp in zip(self.params, grads):
             np.multiply(dp, learning_rate, out=dp)
+            np.subtract(p, dp, out=p)
+
+    def fold(self, learning_rate):
+        return learning_rate
+
+    def step_folded(self, grads, learning_rate, flat=None):
+        self.t += 1  # grads are alpha dW already: W = W - alpha dW is one subtraction
+        if flat is not None:
+            np.subtract(flat[0], flat[1], out=flat[0])
+            return
+        for p, dp in zip(self.params, grads):
             np.subtract(p, dp, out=p)
 
 
@@ -89,10 +206,12 @@ class GradientDescent(Optimizer):
 
 
 class _MomentumStepper(Stepper):
+    _state_names = ("v",)
+
     def __init__(self, params, beta):
         super().__init__(params)
         self.beta = beta
-        self.v = [np.zeros_like(p) for p in self.params]
+        self.v, self._v = _zeros_like_all(self.params)  # v: one view per parameter of the flat _v
 
     def step(self, grads, learning_rate):
         self.t += 1
@@ -100,6 +219,22 @@ class _MomentumStepper(Stepper):
         for p, dp, v in zip(self.params, grads, self.v):
             np.multiply(v, beta, out=v)
             np.multiply(dp, 1.0 - beta, out=dp)
+            np.add(v, dp, out=v)  # v = beta v + (1 - beta) dW
+            np.multiply(v, learning_rate, out=dp)
+            np.subtract(p, dp, out=p)  # W = W - alpha v
+
+    def fold(self, learning_rate):
+        return 1.0 - self.beta
+
+    def step_folded(self, grads, learning_rate, flat=None):
+        self.t += 1  # grads are (1 - beta) dW already
+        beta = self.beta
+        if flat is not None and self._v is not None:
+            triples = [(flat[0], flat[1], self._v)]
+        else:
+            triples = zip(self.params, grads, self.v)
+        for p, dp, v in triples:
+            np.multiply(v, beta, out=v)
             np.add(v, dp, out=v)  # v = beta v + (1 - beta) dW
             np.multiply(v, learning_rate, out=dp)
             np.subtract(p, dp, out=p)  # W = W - alpha v
@@ -149,20 +284,31 @@ class Momentum(Optimizer):
 
 
 class _AdamStepper(Stepper):
+    _state_names = ("v", "s")
+
     def __init__(self, params, beta1, beta2, eps):
         super().__init__(params)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.v = [np.zeros_like(p) for p in self.params]
-        self.s = [np.zeros_like(p) for p in self.params]
-        self._work = [np.empty_like(p) for p in self.params]
+        self.v, self._v = _zeros_like_all(self.params)  # views of flat arrays, as for momentum
+        self.s, self._s = _zeros_like_all(self.params)
+        self._work, self._w = _zeros_like_all(self.params)
 
     def step(self, grads, learning_rate):
+        self._update(zip(self.params, grads, self.v, self.s, self._work), learning_rate)
+
+    def step_folded(self, grads, learning_rate, flat=None):
+        if flat is not None and self._v is not None:
+            self._update([(flat[0], flat[1], self._v, self._s, self._w)], learning_rate)
+        else:
+            self.step(grads, learning_rate)
+
+    def _update(self, arrays, learning_rate):
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         correction1 = 1.0 - b1 ** self.t
         root_correction2 = math.sqrt(1.0 - b2 ** self.t)
         step_size = learning_rate / correction1
-        for p, dp, v, s, w in zip(self.params, grads, self.v, self.s, self._work):
+        for p, dp, v, s, w in arrays:
             np.multiply(dp, dp, out=w)
             np.multiply(w, 1.0 - b2, out=w)
             np.multiply(s, b2, out=s)

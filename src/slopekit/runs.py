@@ -111,21 +111,11 @@ def _optimizer_state(stepper: optimizers.Stepper | None) -> dict[str, Any]:
     """``{"t": steps, "v": [arrays], "s": [arrays]}``: the stepper's running state (no scratch, no params)."""
     if stepper is None:
         return {"t": 0}
-    state: dict[str, Any] = {"t": int(stepper.t)}
-    for name, value in vars(stepper).items():
-        if name in ("params", "t") or name.startswith("_"):
-            continue
-        if isinstance(value, list) and value and all(isinstance(x, np.ndarray) for x in value):
-            state[name] = [x.copy() for x in value]
-    return state
+    return stepper.state()
 
 
 def _set_optimizer_state(stepper: optimizers.Stepper, state: dict[str, Any]) -> None:
-    stepper.t = int(state["t"])
-    for name, arrays in state.items():
-        if name != "t":
-            for x, saved in zip(getattr(stepper, name), arrays, strict=True):
-                np.copyto(x, saved)
+    stepper.load_state(state)
 
 
 @dataclass
