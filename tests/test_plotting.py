@@ -102,3 +102,15 @@ def test_remove_leftovers_deletes_only_killed_writers_temporary_files(tmp_path):
     (tmp_path / "notes.tmp").write_text("keep")
     assert remove_leftovers(tmp_path) == [".model.npz.0123456789ab.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "model.npz", "notes.tmp"]
+
+
+def test_plot_covers_the_whole_family(tmp_path, capsys):
+    path = tmp_path / "all.svg"
+    assert cli.main(["plot", *slopekit.names(), "gelu:approximate=tanh", "--at", "0.5", "--out", str(path)]) == 0
+    capsys.readouterr()
+    text = path.read_text()
+    for name in ("gelu", "mish", "softmax of [z, 0.5, \u22121]", "log_softmax of [z, 0.5, \u22121]"):
+        assert name in text
+    # softmax's triangle: the Jacobian's diagonal s(1 - s) for the entry z = 0.5 of [0.5, 0.5, -1]
+    s = float(slopekit.get("softmax")(np.array([0.5, 0.5, -1.0]))[0])
+    assert f"{s * (1 - s):.3g} / 1 = {s * (1 - s):.3g}" in text

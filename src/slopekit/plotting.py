@@ -61,10 +61,21 @@ def _title(g: Any) -> str:
     return g.name if plain else repr(g)
 
 
+def _value_and_slope(g: Any, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """g(z) and g'(z) as float arrays; for softmax-like g, the entry z of rows [z, 0.5, -1] and the
+    Jacobian's diagonal there."""
+    if g.elementwise:
+        return np.asarray(g(z), dtype=float), np.asarray(g.derivative(z), dtype=float)
+    from .numerical import first_entries, rows_with
+
+    rows = rows_with(g, z)
+    return first_entries(g, g(rows)).astype(float), first_entries(g, g.derivative(rows)).astype(float)
+
+
 def _slope_panel(ax: Any, g: Any, at: float, span: tuple[float, float]) -> None:
     z = np.linspace(span[0], span[1], 801)
-    a, slope_curve = np.asarray(g(z), dtype=float), np.asarray(g.derivative(z), dtype=float)
-    a0, slope = float(g(at)), float(g.derivative(at))
+    a, slope_curve = _value_and_slope(g, z)
+    a0, slope = (float(v[0]) for v in _value_and_slope(g, np.array([at])))
     width = 1.0
     height = slope * width
     ax.axhline(0, color="0.8", lw=0.8, zorder=0)
@@ -89,7 +100,7 @@ def _slope_panel(ax: Any, g: Any, at: float, span: tuple[float, float]) -> None:
     ax.text(0.03, 0.97, box,
             transform=ax.transAxes, ha="left", va="top", fontsize=9,
             bbox={"boxstyle": "round,pad=0.35", "fc": "white", "ec": _COLORS[2], "alpha": 0.9})
-    ax.set_title(_title(g), fontsize=11)
+    ax.set_title(_title(g) if g.elementwise else f"{_title(g)} of [z, 0.5, −1]", fontsize=11)
     ax.set_xlabel("z")
     ax.set_xlim(*span)
     lo = min(a.min(), slope_curve.min(), a0 - 0.1)

@@ -43,17 +43,23 @@ def _axis(who: str, x: Any, axis: int) -> int:
 
 
 def _parts(xp, z, axis):
-    """(e, r, top): e = exp(z - m), r = sum(e) - 1 without cancellation, top = (z == m), along ``axis``."""
+    """Along ``axis``: e = exp(z - m), r = sum(e) - 1 without cancellation, top = (z == m), and z - m."""
     m = xp.max(z, axis=axis, keepdims=True)
     top = z == m
     finite_m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     shifted = xp.where(m == xp.inf, xp.where(top, xp.zeros_like(z), xp.full_like(z, -xp.inf)), z - finite_m)
+    # z - m rounds (by up to half an ulp of |z - m|, which exp would amplify |z - m| times): keep
+    # its rounding error (Knuth's two-sum) and correct exp to first order
+    bb = shifted - z
+    low = (z - (shifted - bb)) + (-finite_m - bb)
+    low = xp.where(xp.isfinite(shifted) & xp.isfinite(low), low, xp.zeros_like(z))
     e = xp.exp(shifted)
+    e = e + e * low
     k = xp.sum(xp.astype(top, z.dtype), axis=axis, keepdims=True)
     r = xp.sum(xp.where(top, xp.zeros_like(e), e), axis=axis, keepdims=True) + (k - 1)
     # a NaN anywhere in a row, or a row of -inf only (no limit), makes the row NaN
     r = xp.where(xp.isnan(m) | (m == -xp.inf), xp.full_like(r, xp.nan), r)
-    return e, r, top, shifted
+    return e, r, top, shifted + low
 
 
 class _AlongAxis(Activation):
