@@ -32,9 +32,10 @@ class Tanh(Activation):
     `derivative` evaluates :math:`\operatorname{sech}^2 z = 4e/(1+e)^2` with
     :math:`e = e^{-2|z|}`: no cancellation and no overflow, so the slope stays
     accurate where :math:`a` has rounded to :math:`\pm 1` and the lecture's
-    :math:`1 - a^2` (PyTorch's and JAX's way) returns exactly 0 — from about
-    :math:`|z| = 10` in float32 and :math:`|z| = 19` in float64 (measured in
-    ``docs/precision.md``). Beyond :math:`|z| = 20` it uses
+    :math:`1 - a^2` (PyTorch's and JAX's way) returns exactly 0 — with
+    NumPy's tanh from about :math:`|z| = 10` in float32 and :math:`|z| = 19`
+    in float64 (``docs/precision.md``); PyTorch's and JAX's own tanh round to
+    1 at other points (``docs/conventions.md``). Beyond :math:`|z| = 20` it uses
     :math:`(2e^{-|z|})^2`, which rounds once, so the slope stays nonzero as far
     as the true one (:math:`|z| \approx 52.68` in float32, 373.26 in float64).
     `derivative_from_output` keeps the lecture's :math:`1 - a^2`; see
