@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -52,6 +51,9 @@ import numpy as np
 
 import slopekit
 from slopekit import datasets
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mlp import machine_line  # noqa: E402  (the same machine details as the epoch benchmark)
 
 LEARNING_RATE = 1.2
 HIDDEN = 4
@@ -146,31 +148,6 @@ def torch_runs(X: np.ndarray, y: np.ndarray, dtype: Any) -> dict[str, Callable[[
     if torch.get_num_threads() > 1:  # tiny tensors: one thread can be faster, above all on a busy machine
         runs.update({"torch 1 thread": one_thread(idiomatic), "torch lean 1 thread": one_thread(lean)})
     return runs
-
-
-def threads() -> str:
-    parts = []
-    try:
-        from threadpoolctl import threadpool_info
-
-        parts += [f"{info['internal_api']} {info['num_threads']} thread(s)" for info in threadpool_info()
-                  if info.get("user_api") == "blas"]
-    except ImportError:
-        parts.append(f"BLAS threads unknown (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
-    if hasattr(slopekit, "get_num_threads"):
-        parts.append(f"slopekit {slopekit.get_num_threads()} thread(s)")
-    try:
-        import torch
-
-        parts.append(f"torch {torch.__version__} {torch.get_num_threads()} thread(s)")
-    except ImportError:
-        pass
-    return "; ".join(parts)
-
-
-def machine_line() -> str:
-    return (f"slopekit {slopekit.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
-            f"{platform.machine()}, {os.cpu_count()} CPU(s); {threads()}")
 
 
 def measure(iterations: int, repeat: int, dtype: Any = np.float64, torch: bool = True,

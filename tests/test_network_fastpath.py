@@ -351,7 +351,7 @@ def test_fit_does_not_allocate_per_step_buffers_for_the_steppers():
 def flat_params(shapes, seed, dtype=np.float64):
     rng = np.random.RandomState(seed)
     flat = rng.randn(sum(int(np.prod(s)) for s in shapes)).astype(dtype)
-    return network._views(flat, shapes), flat
+    return optimizers._views(flat, shapes), flat
 
 
 SHAPES = [(4, 3), (4,), (2, 4), (2,)]
@@ -366,7 +366,7 @@ def test_flat_steps_equal_per_array_steps_bit_for_bit(rule, dtype):
     rng = np.random.RandomState(1)
     for _ in range(4):
         G = rng.randn(P1.size).astype(dtype)
-        g1, g2 = network._views(G.copy(), SHAPES), network._views(G.copy(), SHAPES)
+        g1, g2 = optimizers._views(G.copy(), SHAPES), optimizers._views(G.copy(), SHAPES)
         s1.step_folded(g1, 0.1)  # per array
         s2.step_folded(g2, 0.1, flat=(P2, optimizers._flat_of(g2)))  # one call per operation
         np.testing.assert_array_equal(P1, P2)
@@ -453,7 +453,7 @@ def test_stepper_state_keeps_one_array_per_parameter():
 
 def test_flat_of():
     flat = np.arange(10.0)
-    views = network._views(flat, [(2, 2), (3,), (3, 1)])
+    views = optimizers._views(flat, [(2, 2), (3,), (3, 1)])
     assert optimizers._flat_of(views) is flat
     assert optimizers._flat_of(views[:2]) is None  # does not cover the whole array
     assert optimizers._flat_of([views[1], views[0], views[2]]) is None  # out of order

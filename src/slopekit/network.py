@@ -178,16 +178,6 @@ class _Buffers:
         return view
 
 
-def _views(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
-    """Consecutive C-contiguous views of the 1-D ``flat``, one per shape, tiling it."""
-    views, start = [], 0
-    for shape in shapes:
-        size = math.prod(shape)
-        views.append(flat[start:start + size].reshape(shape))
-        start += size
-    return views
-
-
 # -- the network ----------------------------------------------------------------------------
 
 
@@ -358,7 +348,7 @@ class Network:
         flat = optimizers._flat_of(params)
         if flat is None:
             flat = np.empty(sum(p.size for p in params), self._dtype)
-            views = _views(flat, [p.shape for p in params])
+            views = optimizers._views(flat, [p.shape for p in params])
             for view, p in zip(views, params):
                 np.copyto(view, p)
             self._W, self._b = views[0::2], views[1::2]
@@ -890,7 +880,7 @@ class _Run:
         # A stepper that is not a Stepper subclass (duck-typed: params, t, step) gets unfolded gradients.
         self.fold = float(stepper.fold(learning_rate)) if hasattr(stepper, "step_folded") else 1.0
         self.G = np.empty_like(self.P)
-        self.grads = _views(self.G, [p.shape for p in params])  # [dW1, db1, dW2, ...]
+        self.grads = optimizers._views(self.G, [p.shape for p in params])  # [dW1, db1, dW2, ...]
         self.dW, self.db = self.grads[0::2], self.grads[1::2]  # the same arrays, by kind
         bound = getattr(stepper, "params", None)
         same = bound is not None and len(bound) == len(params) and all(a is b for a, b in zip(bound, params))

@@ -53,11 +53,17 @@ def _zeros_like_all(params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.
     if len(dtypes) != 1:
         return [np.zeros_like(p) for p in params], None
     flat = np.zeros(sum(p.size for p in params), dtypes.pop())
+    return _views(flat, [p.shape for p in params]), flat
+
+
+def _views(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+    """Consecutive C-contiguous views of the 1-D ``flat``, one per shape, tiling it (see `_flat_of`)."""
     views, start = [], 0
-    for p in params:
-        views.append(flat[start:start + p.size].reshape(p.shape))
-        start += p.size
-    return views, flat
+    for shape in shapes:
+        size = math.prod(shape)
+        views.append(flat[start:start + size].reshape(shape))
+        start += size
+    return views
 
 
 class Stepper:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import _normal
-from ._base import Activation
+from ._generic import Generic
 
 _K = math.sqrt(2.0 / math.pi)  # the tanh form's constants (Hendrycks and Gimpel; PyTorch, JAX)
 _C = 0.044715
@@ -19,7 +17,7 @@ _APPROXIMATIONS = ("none", "tanh")
 
 
 @dataclass(frozen=True)
-class GELU(Activation):
+class GELU(Generic):
     r"""The Gaussian error linear unit :math:`g(z) = z\,\Phi(z)`, :math:`\Phi` the standard normal distribution.
 
     Parameters
@@ -78,6 +76,8 @@ class GELU(Activation):
 
     approximate: str = "none"
     name = "gelu"
+    _np_float64 = True  # both forms; float32 input rounds once at the end
+    _np_errstate = {"over": "ignore", "under": "ignore"}
 
     def __post_init__(self):
         if not isinstance(self.approximate, str) or self.approximate not in _APPROXIMATIONS:
@@ -89,21 +89,6 @@ class GELU(Activation):
 
     def _no_shortcut_reason(self):
         return "gelu is not monotonic (minimum near z = -0.75), so a negative output comes from two inputs"
-
-    # NumPy: both forms compute in float64 (float32 input rounds once at the end).
-    def _np(self, method, z, out):
-        x = z if z.dtype == np.float64 else z.astype(np.float64)
-        with np.errstate(over="ignore", under="ignore"):
-            np.copyto(out, method(np, x), casting="same_kind")
-
-    def _value_np(self, z, out):
-        self._np(self._value_xp, z, out)
-
-    def _derivative_np(self, z, out):
-        self._np(self._derivative_xp, z, out)
-
-    def _second_np(self, z, out):
-        self._np(self._second_xp, z, out)
 
     def _value_xp(self, xp, z):
         if self.approximate == "tanh":

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _params
 from ._base import Activation
+from ._generic import Generic as _Generic
 from .relu import _zero_np
 
 # exp(-800) is 0 in every supported dtype, and |z| e^{-|z|} has underflowed to 0 well before
@@ -78,25 +79,6 @@ def _exp_tail(xp, x, c, normal, scale=1.0):
 def _softplus(xp, x):
     """log(1 + e^x) without overflow or cancellation; 0 at -inf, inf at inf, NaN for NaN."""
     return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
-
-
-class _Generic(Activation):
-    """NumPy kernels that run the generic formula with ``np`` as the namespace."""
-
-    def _value_np(self, z, out):
-        np.copyto(out, self._value_xp(np, z))
-
-    def _derivative_np(self, z, out):
-        np.copyto(out, self._derivative_xp(np, z))
-
-    def _from_output_np(self, a, out):
-        np.copyto(out, self._from_output_xp(np, a))
-
-    def _second_np(self, z, out):
-        np.copyto(out, self._second_xp(np, z))
-
-    def _from_output_xp(self, xp, a):  # pragma: no cover - guarded by has_derivative_from_output
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -179,6 +161,7 @@ class Softplus(_Generic):
     beta: float = 1.0
     threshold: float = 20.0
     name = "softplus"
+    _np_errstate = {"over": "ignore"}  # beta z overflows only where the result is z or 0
 
     def __post_init__(self):
         object.__setattr__(self, "beta", _positive("softplus", "beta", self.beta))
@@ -190,22 +173,6 @@ class Softplus(_Generic):
 
     def _x(self, z):
         return z if self.beta == 1.0 else z * self.beta
-
-    def _value_np(self, z, out):
-        with np.errstate(over="ignore"):  # beta z overflows only where the result is z or 0
-            np.copyto(out, self._value_xp(np, z))
-
-    def _derivative_np(self, z, out):
-        with np.errstate(over="ignore"):
-            np.copyto(out, self._derivative_xp(np, z))
-
-    def _from_output_np(self, a, out):
-        with np.errstate(over="ignore"):
-            np.copyto(out, self._from_output_xp(np, a))
-
-    def _second_np(self, z, out):
-        with np.errstate(over="ignore"):
-            np.copyto(out, self._second_xp(np, z))
 
     def _value_xp(self, xp, z):
         x = self._x(z)
@@ -272,10 +239,7 @@ class _ELUFamily(_Generic):
         raise NotImplementedError  # pragma: no cover
 
     kinks = (0.0,)
-
-    def _value_np(self, z, out):
-        with np.errstate(over="ignore"):  # s z beyond the dtype's max rounds to inf, correctly
-            np.copyto(out, self._value_xp(np, z))
+    _np_errstate = {"over": "ignore"}  # s z beyond the dtype's max rounds to inf, correctly
 
     def _value_xp(self, xp, z):
         s, alpha, c, _ = self._consts()
@@ -632,13 +596,10 @@ class Squareplus(_Generic):
 
     b: float = 4.0
     name = "squareplus"
+    _np_errstate = {"divide": "ignore", "over": "ignore", "invalid": "ignore"}  # discarded where-branches
 
     def __post_init__(self):
         object.__setattr__(self, "b", _positive("squareplus", "b", self.b))
-
-    def _from_output_np(self, a, out):
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            np.copyto(out, self._from_output_xp(np, a))
 
     def _from_output_xp(self, xp, a):
         small = xp.minimum(a, xp.ones_like(a))  # each branch sees only its side: no 0/0, no overflow

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import _arrays, _params
-from ._base import Activation
+from ._generic import Generic
 
 
 def _axis(who: str, x: Any, axis: int) -> int:
@@ -62,31 +62,16 @@ def _parts(xp, z, axis):
     return e, r, top, shifted + low
 
 
-class _AlongAxis(Activation):
+class _AlongAxis(Generic):
     """Shared machinery: an ``axis`` parameter, NumPy kernels that run the generic formulas."""
 
     elementwise = False
     _blockwise = False
+    _np_errstate = {"invalid": "ignore", "divide": "ignore", "over": "ignore"}  # NaN/inf rows by design
     axis: int
 
     def __post_init__(self):
         object.__setattr__(self, "axis", _params.integer(self.name, "axis", self.axis))
-
-    def _np(self, method, x, out):
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            np.copyto(out, method(np, x))
-
-    def _value_np(self, z, out):
-        self._np(self._value_xp, z, out)
-
-    def _derivative_np(self, z, out):
-        self._np(self._derivative_xp, z, out)
-
-    def _from_output_np(self, a, out):
-        self._np(self._from_output_xp, a, out)
-
-    def _second_np(self, z, out):
-        self._np(self._second_xp, z, out)
 
     def _softmax(self, xp, z):
         """s and 1 - s, each accurate."""
@@ -99,7 +84,7 @@ class _AlongAxis(Activation):
 
     def _backward_np(self, kernel, d, c, result):
         work = _arrays.compute_dtype(d.dtype)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        with np.errstate(**self._np_errstate):
             dz = self._backward_xp(kernel, np, d.astype(work, copy=False), c.astype(work, copy=False))
             np.copyto(result, dz, casting="same_kind")
 
