@@ -216,8 +216,11 @@ class Activation:
 
         Large arrays of a `_blockwise` activation run in cache-sized blocks
         across the thread pool (`slopekit.set_num_threads`); the result is the
-        same bits for any thread count.
+        same bits for any thread count and any memory layout.
         """
+        if not _one_order(x, result):
+            _via_contiguous(lambda xc, rc: self._run_np(kernel, xc, rc), (x,), result)
+            return
         if x.size < self._blocked_from(kernel, x.dtype):
             _run_whole(getattr(self, kernel + "_np"), x, result)
         else:
@@ -231,6 +234,9 @@ class Activation:
         arrays run in blocks as in `_run_np`, each block's slope multiplied
         by its block of ``d`` while it is in the cache.
         """
+        if not _one_order(d, c, result):
+            _via_contiguous(lambda dc, cc, rc: self._backward_np(kernel, dc, cc, rc), (d, c), result)
+            return
         if d.size < self._blocked_from(kernel, d.dtype):
             slope = np.empty(d.shape, d.dtype) if np.may_share_memory(d, result) else result
             self._run_np(kernel, c, slope)
@@ -269,6 +275,25 @@ BLOCKED_FROM = 1 << 17
 #: 1e7 float32: 3.1 against 5.3 ms).
 LIGHT_BLOCKED_BYTES = 6 << 20
 _NEVER = 1 << 62
+
+
+def _one_order(*arrays: np.ndarray) -> bool:
+    """Whether the arrays are all C-contiguous or all Fortran-contiguous (then ufuncs see flat memory)."""
+    return all(a.flags.c_contiguous for a in arrays) or all(a.flags.f_contiguous for a in arrays)
+
+
+def _via_contiguous(run, inputs: tuple[np.ndarray, ...], result: np.ndarray) -> None:
+    """``run(*inputs, result)`` on C-contiguous copies, then the result copied into ``result``.
+
+    NumPy's SIMD loops for exp, expm1, log1p, tanh and the like serve
+    contiguous memory only; strided or mixed-order arrays take scalar loops
+    that can round differently (float32 ``expm1`` on AVX-512 here). Kernels
+    therefore only ever see arrays of one order: the results do not depend on
+    the caller's layout, and the SIMD loops are the faster ones anyway.
+    """
+    target = np.empty(result.shape, result.dtype)
+    run(*(np.ascontiguousarray(x) for x in inputs), target)
+    np.copyto(result, target)
 
 
 def _run_whole(fn, x: np.ndarray, result: np.ndarray) -> None:
