@@ -381,3 +381,34 @@ def test_tanh_slope_reaches_as_far_as_the_true_slope(dtype):
     truth = [float(mpmath.sech(mpmath.mpf(float(x))) ** 2) for x in z]
     np.testing.assert_allclose(slope.astype(float), truth, rtol=0, atol=2 * tiny)
     assert slopekit.tanh.derivative(np.array(last + 0.01, dtype=dtype)) == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_sigmoid_fast_path_and_overflow_path_give_the_same_bits(dtype):
+    """sigmoid's kernel has a fast path (e^z / (1 + e^z)) and one for arrays where e^z overflows.
+
+    The grid holds z up to the dtype's max and inf, so the whole grid takes the
+    overflow path; its part without large z takes the fast path. Both must
+    give the same bits, and those are checked against mpmath above.
+    """
+    z = grid(dtype)
+    keep = z <= 40
+    with np.errstate(over="raise"):
+        np.exp(z[keep].astype(np.float32 if dtype is np.float16 else dtype))  # the fast path: no overflow
+    with pytest.raises(FloatingPointError), np.errstate(over="raise", invalid="raise"):
+        e = np.exp(z.astype(np.float32 if dtype is np.float16 else dtype))
+        e / (1 + e)
+    whole, part = slopekit.sigmoid(z), slopekit.sigmoid(z[keep])
+    assert np.array_equal(part, whole[keep], equal_nan=True)
+    assert np.all(whole[z > 40] == 1)
+
+
+@pytest.mark.parametrize("errors", ["raise", "warn", "call"])
+def test_sigmoid_ignores_the_callers_floating_point_error_settings(errors):
+    """The overflow of e^z is handled inside: no exception, warning or callback for any caller setting."""
+    z = grid(np.float32)
+    want = slopekit.sigmoid(z)
+    calls = []
+    with np.errstate(all=errors, call=calls.append if errors == "call" else None):
+        got = slopekit.sigmoid(z)
+    assert np.array_equal(got, want, equal_nan=True) and not calls

@@ -234,7 +234,7 @@ def prediction_table(net: Any, X: np.ndarray, names: list[str]) -> str:
     >>> print(prediction_table(net, np.array([[0.0], [1.0]]), ["u"]), end="")
     u,prediction,probability_0,probability_1
     0.0,0,0.5,0.5
-    1.0,1,0.11920292202211755,0.8807970779778823
+    1.0,1,0.11920292202211755,0.8807970779778824
     """
     predictions = net.predict(X)
     if net.output == "identity":

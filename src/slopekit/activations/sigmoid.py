@@ -15,6 +15,18 @@ def _minus_abs(z, out):
     return np.negative(out, out=out)
 
 
+def _e_over_one_plus_e(z, out, den):
+    """Write e^z / (1 + e^z) into ``out`` (which may be ``z``), with ``den`` as scratch."""
+    np.exp(z, out=out)
+    np.add(out, 1.0, out=den)
+    np.divide(out, den, out=out)
+
+
+#: Where sigmoid's value path caps z: e^40 is finite in every dtype and sigmoid(40)
+#: rounds to 1 in float64 (from z = 37) and so in float32 and float16.
+_CAP = 40.0
+
+
 @dataclass(frozen=True)
 class Sigmoid(Activation):
     r"""The sigmoid :math:`g(z) = 1 / (1 + e^{-z})`.
@@ -34,9 +46,10 @@ class Sigmoid(Activation):
     `derivative_from_output` keeps the lecture's :math:`a(1-a)`; see
     ``docs/precision.md`` for where it loses precision.
 
-    The value is :math:`1/(1+e)` for :math:`z \ge 0` and :math:`e/(1+e)` for
-    :math:`z < 0`, accurate over the whole range; sigmoid(-inf) = 0,
-    sigmoid(inf) = 1, and both slopes there are 0.
+    The value is :math:`E/(1+E)` with :math:`E = e^{\min(z, 40)}`: where
+    :math:`E` is tiny the result is :math:`E` itself, where it is huge it rounds
+    to 1, and it is accurate to a few units in the last place over the whole
+    range. sigmoid(-inf) = 0, sigmoid(inf) = 1, and both slopes there are 0.
 
     Examples
     --------
@@ -56,12 +69,21 @@ class Sigmoid(Activation):
     # NumPy kernels: ``out`` never overlaps the input (see _base). -|z| is written as
     # abs then negative: two SIMD passes cost less than NumPy's scalar copysign loop.
     def _value_np(self, z, out):
-        nonneg = np.greater_equal(z, 0)
-        e = _minus_abs(z, out)
-        np.exp(e, out=e)  # e = exp(-|z|) in [0, 1]: no overflow
-        den = np.add(e, 1.0, out=np.empty_like(e))
-        np.maximum(e, nonneg, out=e)  # numerator: 1 where z >= 0, else e
-        np.divide(e, den, out=e)
+        # E / (1 + E) with E = e^z: three passes (exp, add, divide) and no select. It is
+        # exact in the same cases as 1 / (1 + e^-z) and e^z / (1 + e^z) by sign, and as
+        # accurate (tests/test_accuracy.py): where E is tiny the result is E itself, and
+        # where E is huge 1 + E = E rounds the result to 1. Only E = inf breaks it (inf /
+        # inf), and then exp has raised overflow (z > log(max float)) or the divide has
+        # raised invalid (z = inf): that block is redone from min(z, _CAP), which cannot
+        # overflow and gives the same bits wherever the fast path was finite.
+        den = np.empty_like(out)
+        try:
+            with np.errstate(over="raise", invalid="raise", under="ignore", divide="ignore"):
+                _e_over_one_plus_e(z, out, den)
+        except FloatingPointError:
+            np.minimum(z, _CAP, out=out)  # NaN stays NaN
+            with np.errstate(under="ignore"):
+                _e_over_one_plus_e(out, out, den)
 
     def _derivative_np(self, z, out):
         e = _minus_abs(z, out)
@@ -82,8 +104,8 @@ class Sigmoid(Activation):
 
     # Generic kernels: the same math on the Python array API.
     def _value_xp(self, xp, z):
-        e = xp.exp(-xp.abs(z))
-        return xp.where(z >= 0, xp.ones_like(e), e) / (1 + e)
+        e = xp.exp(xp.clip(z, max=_CAP))  # the NumPy kernel's formula and bits
+        return e / (1 + e)
 
     def _derivative_xp(self, xp, z):
         e = xp.exp(-xp.abs(z))
