@@ -461,3 +461,37 @@ def test_import_creates_no_threads_and_small_arrays_none_either():
     proc = _in_subprocess(code, None)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+# -- relu's chunks against a cached zero array --------------------------------------------
+
+
+def _relu_reference(z: np.ndarray) -> np.ndarray:
+    """max(z, 0) by selection, not by NumPy's maximum: NaN kept, +0.0 for z <= 0 (as `maximum` gives)."""
+    return np.where(np.isnan(z), z, np.where(z > 0, z, np.zeros_like(z)))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("chunk", [64, None], ids=["small-chunks", "real-chunks"])
+def test_relu_chunks_and_the_scalar_path_equal_a_selection(dtype, chunk, monkeypatch):
+    """relu compares chunks against cached zeros below `_SCALAR_FROM_BYTES`, the scalar 0 above: both exact."""
+    from slopekit.activations import relu as relu_module
+
+    if chunk is not None:
+        monkeypatch.setattr(relu_module, "_CHUNK", chunk)
+        monkeypatch.setattr(relu_module, "_ZEROS", {})
+    c = relu_module._CHUNK
+    whole(monkeypatch)
+    slopekit.set_num_threads(1)
+    for size in (0, 1, c - 1, c, c + 1, 3 * c + 5):
+        z = data(size, dtype, seed=size)
+        want = _relu_reference(z)
+        for scalar_from in (relu_module._SCALAR_FROM_BYTES, 0):  # chunked, then the scalar path
+            with monkeypatch.context() as m:
+                m.setattr(relu_module, "_SCALAR_FROM_BYTES", scalar_from)
+                assert_same_bits(slopekit.relu(z), want, f"relu n={size} scalar_from={scalar_from}")
+                zz = z.copy()
+                assert_same_bits(slopekit.relu(zz, out=zz), want, "out=z")
+                f = np.asfortranarray(np.resize(z, (size, 3)) if size else z.reshape(0, 3))
+                assert_same_bits(slopekit.relu(f), _relu_reference(f), "Fortran order")
+    assert relu_module._zeros(np.dtype(dtype)).flags.writeable is False

@@ -238,7 +238,7 @@ class Activation:
             _via_contiguous(lambda dc, cc, rc: self._backward_np(kernel, dc, cc, rc), (d, c), result)
             return
         if d.size < self._blocked_from(kernel, d.dtype):
-            slope = np.empty(d.shape, d.dtype) if np.may_share_memory(d, result) else result
+            slope = np.empty_like(result) if np.may_share_memory(d, result) else result
             self._run_np(kernel, c, slope)
             np.multiply(slope, d, out=result)
         else:
@@ -301,13 +301,13 @@ def _run_whole(fn, x: np.ndarray, result: np.ndarray) -> None:
     work = _arrays.compute_dtype(x.dtype)
     if work != x.dtype:  # float16: compute in float32, round once
         x32 = x.astype(work)
-        target = np.empty(x.shape, work)
+        target = np.empty_like(x32)  # the same memory order as x32: kernels see one order
         fn(x32, target)
         with np.errstate(over="ignore"):  # a result beyond float16's range rounds to inf
             np.copyto(result, target, casting="same_kind")
         return
     if np.may_share_memory(x, result):
-        x = x.copy()
+        x = x.copy(order="K")  # keeps its memory order, which is the result's
     fn(x, result)
 
 

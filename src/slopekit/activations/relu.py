@@ -37,24 +37,49 @@ def _lerp_np(h, slope):
 
 
 def _relu_np(z, out):
-    """``max(z, 0)`` into ``out``: NaN stays NaN.
+    """``max(z, 0)`` into ``out`` (same shape and memory order): NaN stays NaN.
 
-    Against a zero array rather than the scalar 0 while the arrays fit in the
-    cache (a block of ``_base`` is 2**18 elements): NumPy's ``maximum`` has no
-    SIMD loop for a scalar operand, and filling ``out`` with 0 first costs less
-    than that loop (2.5x faster in float32 at 2**18 elements here, the same
-    bits). Beyond the cache the extra pass costs more than it saves (float64
-    1e7: 13.4 against 8.4 ms), so larger arrays use the scalar.
+    NumPy's ``maximum`` has no SIMD loop for a scalar operand, so the arrays
+    are compared, in chunks, against a cached array of zeros that stays in the
+    cache: 2.4x faster than the scalar 0 on 1e6 float32 elements here, 1.4x
+    on float64, the same bits. Beyond the cache (`_SCALAR_FROM_BYTES`) the
+    loop is bound by memory and the scalar form, one stream fewer, is faster
+    (1e7 float64 on one thread: 4.9 against 6.4 ms).
     """
-    if z.size > _FILL_UP_TO:
+    if z.nbytes > _SCALAR_FROM_BYTES:
         np.maximum(z, 0, out=out)
         return
-    out.fill(0)
-    np.maximum(z, out, out=out)
+    zf, of = _flat(z), _flat(out)
+    zeros = _zeros(z.dtype)
+    n, c = zf.size, zeros.size
+    if n <= c:
+        np.maximum(zf, zeros[:n], out=of)
+        return
+    for i in range(0, n, c):
+        j = min(i + c, n)
+        np.maximum(zf[i:j], zeros[:j - i], out=of[i:j])
 
 
-#: Largest array for which `_relu_np` compares against a filled zero array (timed in its docstring).
-_FILL_UP_TO = 2 ** 19
+#: Elements per chunk of `_relu_np` (512 KiB of float32 zeros, 1 MiB of float64: within L2).
+_CHUNK = 1 << 17
+#: From this many bytes on, `_relu_np` uses the scalar 0 (measured in its docstring).
+_SCALAR_FROM_BYTES = 16 << 20
+_ZEROS: dict[np.dtype, np.ndarray] = {}
+
+
+def _zeros(dtype) -> np.ndarray:
+    """A read-only array of `_CHUNK` zeros of ``dtype``, made once per dtype."""
+    zeros = _ZEROS.get(dtype)
+    if zeros is None:
+        zeros = np.zeros(_CHUNK, dtype)
+        zeros.flags.writeable = False
+        zeros = _ZEROS.setdefault(dtype, zeros)
+    return zeros
+
+
+def _flat(x):
+    """A 1-d view of a C- or Fortran-contiguous array, in memory order."""
+    return x.reshape(-1) if x.flags.c_contiguous else x.T.reshape(-1)
 
 
 def _zero_np(z, out):
