@@ -504,3 +504,42 @@ def test_load_state_checks_names_and_shapes():
     gd = optimizers.GradientDescent().start([np.zeros(2)])
     gd.load_state({"t": 5})
     assert gd.t == 5 and gd.state() == {"t": 5}
+
+
+# -- bare kernels: the activation's NumPy kernels called straight on the network's buffers -----
+
+
+def test_bare_kernels_are_chosen_only_where_they_equal_the_checked_path():
+    f32 = np.dtype(np.float32)
+    relu, tanh = slopekit.relu, slopekit.tanh
+    assert network._bare(relu, network._lean(relu), "_value", 100, f32) == relu._value_np
+    assert network._bare(tanh, network._lean(tanh), "_from_output", 100, f32) == tanh._from_output_np
+    # not for arrays that run in blocks, public methods overridden, or _run_np/_backward_np overridden
+    big = relu._blocked_from("_value", f32)
+    assert network._bare(relu, network._lean(relu), "_value", big, f32) is None
+    assert network._bare(relu, network._lean(relu), "_value", big - 1, f32) is not None
+    assert network._bare(CountingTanh(), network._lean(CountingTanh()), "_value", 100, f32) is None
+    softmax = slopekit.get("softmax")
+    assert network._bare(softmax, network._lean(softmax), "_value", 100, f32) is None
+    buf = Network([3, 5, 4, 2], ["relu", "softmax"], "identity")._buffers(7)
+    assert buf.value_np[1] is not None and buf.value_np[2] is None and len(buf.value_np) == 3
+    assert buf.first(3).slope_np is buf.slope_np
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch_size", [None, 5])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "sigmoid", "leaky_relu", "gelu", "softmax",
+                                    slopekit.get("relu", at_zero=1.0)], ids=repr)
+def test_fit_with_bare_kernels_equals_fit_without_them(hidden, batch_size, dtype, monkeypatch):
+    X, y = data(output="softmax", dtype=dtype)
+    nets = []
+    for bare in (True, False):
+        with monkeypatch.context() as m:
+            if not bare:
+                m.setattr(network, "_bare", lambda *args: None)
+            net = Network([3, 6, 5, 3], hidden, "softmax", seed=1, dtype=dtype)
+            net.fit(X, y, epochs=4, learning_rate=0.3, batch_size=batch_size)
+            nets.append(net)
+    assert nets[0].history == nets[1].history
+    for k, v in nets[0].parameters().items():
+        np.testing.assert_array_equal(v, nets[1].parameters()[k], err_msg=k)
