@@ -300,15 +300,20 @@ def _run_whole(fn, x: np.ndarray, result: np.ndarray) -> None:
     """Run the kernel ``fn`` on the whole array: float16 via float32, overlap via a copy."""
     work = _arrays.compute_dtype(x.dtype)
     if work != x.dtype:  # float16: compute in float32, round once
-        x32 = x.astype(work)
-        target = np.empty_like(x32)  # the same memory order as x32: kernels see one order
-        fn(x32, target)
-        with np.errstate(over="ignore"):  # a result beyond float16's range rounds to inf
-            np.copyto(result, target, casting="same_kind")
+        x32 = np.empty_like(x, dtype=work)  # empty_like keeps the memory order: kernels see one order
+        _via_float32(fn, x, result, x32, np.empty_like(x32))
         return
     if np.may_share_memory(x, result):
         x = x.copy(order="K")  # keeps its memory order, which is the result's
     fn(x, result)
+
+
+def _via_float32(fn, x: np.ndarray, result: np.ndarray, x32: np.ndarray, target: np.ndarray) -> None:
+    """A float16 kernel call: ``x`` copied into the float32 ``x32``, ``fn`` into ``target``, rounded once."""
+    np.copyto(x32, x)
+    fn(x32, target)
+    with np.errstate(over="ignore"):  # a result beyond float16's range rounds to inf
+        np.copyto(result, target, casting="same_kind")
 
 
 def _same_memory(x: np.ndarray, result: np.ndarray) -> bool | None:
@@ -387,12 +392,7 @@ def _kernel_block(fn, xb: np.ndarray, rb: np.ndarray, mode: int, scratch: _Scrat
         fn(xc, rb)
     else:  # float16, as in _run_whole
         n = xb.shape[0]
-        x32 = scratch.get("x", np.float32, n)
-        np.copyto(x32, xb)
-        target = scratch.get("t", np.float32, n)
-        fn(x32, target)
-        with np.errstate(over="ignore"):
-            np.copyto(rb, target, casting="same_kind")
+        _via_float32(fn, xb, rb, scratch.get("x", np.float32, n), scratch.get("t", np.float32, n))
 
 
 def _run_blocks(fn, x: np.ndarray, result: np.ndarray) -> None:
