@@ -1,6 +1,7 @@
 """``slopekit train`` and ``slopekit predict`` through main(argv), and once as the installed script."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -197,3 +198,95 @@ def test_installed_script_trains_with_a_progress_bar(tmp_path):
     bar = result.stderr
     assert "400/400" in bar and "epoch/s" in bar and "loss 0." in bar and "accuracy 0." in bar
     assert png_size(tmp_path / "run" / "decision_boundary.png") == (600, 560)
+
+
+# -- outputs that cannot be written, and folders that already hold a run ------------------------
+
+
+def _refuse_writes_in(monkeypatch, folder):
+    """Make creating files in ``folder`` fail as a read-only or immutable folder does (root included)."""
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and os.path.abspath(dir) == os.path.abspath(folder):
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--epochs", "50", "--out", "{locked}"],
+    ["plot", "--out", "{locked}/p.png"],
+    ["plot", "sigmoid", "--out", "{locked}/p.svg"],
+    ["predict", "{model}", "{tmp}/ok.csv", "--target", "y", "--out", "{locked}/p.csv"],
+])
+def test_an_unwritable_output_is_refused_before_any_work(tmp_path, capsys, monkeypatch, argv):
+    model_dir = tmp_path / "trained"
+    assert cli.main(["train", "--epochs", "5", "--out", str(model_dir)]) == 0
+    _bad_files(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    capsys.readouterr()
+    _refuse_writes_in(monkeypatch, locked)
+    trained = []
+    monkeypatch.setattr(slopekit.Network, "fit", lambda *a, **k: trained.append(1))
+    argv = [a.format(locked=locked, tmp=tmp_path, model=model_dir / "model.npz") for a in argv]
+    assert cli.main(argv) == 2
+    one_line_error(capsys.readouterr(), f"cannot write in {locked}: Permission denied")
+    assert not trained and files_under(locked) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_real_unwritable_folder_is_refused(capsys):
+    assert cli.main(["plot", "--out", "/proc/self/p.png"]) == 2
+    one_line_error(capsys.readouterr(), "--out /proc/self/p.png: cannot write in /proc/")
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["plot", "--out", "{tmp}/afile/p.png"], ["{tmp}/afile is a file, not a folder"]),
+    (["plot", "--out", ""], ["--out needs a file name"]),
+    (["predict", "{tmp}/x.npz", "{tmp}/ok.csv", "--out", "{tmp}/afile/p.csv"], ["is a file, not a folder"]),
+])
+def test_output_paths_through_a_file_or_empty(tmp_path, capsys, argv, fragments):
+    _bad_files(tmp_path)
+    assert cli.main([a.format(tmp=tmp_path) for a in argv]) == 2
+    one_line_error(capsys.readouterr(), *(f.format(tmp=tmp_path) for f in fragments))
+
+
+def test_an_error_while_writing_is_one_line(tmp_path, capsys, monkeypatch):
+    """A write that fails after the checks (a full disk, say) is one line and status 1, not a traceback."""
+    from slopekit import plotting
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "run" / "loss.png"))
+
+    monkeypatch.setattr(plotting, "loss_curve", full)
+    assert cli.main(["train", "--epochs", "5", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err == f"slopekit train: error: {tmp_path / 'run' / 'loss.png'}: No space left on device\n"
+
+
+def test_a_folder_holding_a_run_is_not_trained_into(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", "--epochs", "5", "--out", str(run)]) == 0
+    before = {p: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    assert cli.main(["train", "--epochs", "7", "--dataset", "spirals", "--out", str(run)]) == 2
+    one_line_error(capsys.readouterr(), f"--out {run} already holds a run (model.npz)", f"--resume {run}")
+    assert {p: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_finished_run_leaves_its_final_checkpoint_and_cannot_be_resumed(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", "--epochs", "30", "--checkpoint-every", "7", "--out", str(run)]) == 0
+    from slopekit import runs
+
+    _, state = runs.load_checkpoint(str(run))
+    assert state["epoch"] == 30  # not 28, the last scheduled one: resuming must not retrain a finished run
+    capsys.readouterr()
+    assert cli.main(["train", "--resume", str(run)]) == 2
+    one_line_error(capsys.readouterr(), "that run is complete (30 of 30 epochs); nothing to resume")

@@ -15,6 +15,7 @@ import importlib
 import math
 import os
 import sys
+import tempfile
 from typing import Any, Sequence
 
 LECTURE_POINTS = (-10.0, 0.0, 10.0)
@@ -77,10 +78,11 @@ def lecture_table(activations: Sequence) -> str:
             lines.append(f"{g!r:<38} {zi:>5g} {_number(float(a[i]))} {_number(float(slope[i]))} {cell}")
     if not all(g.has_derivative_from_output for g in activations):
         lines += ["", "-: the output a cannot determine the slope here (relu with at_zero > 0: a = 0 comes from "
-                  "z < 0 and from z = 0; silu, gelu, mish: not monotonic); use g'(z) from z"]
+                  "z < 0 and from z = 0; hard_sigmoid: a rounds to 0 or 1 just inside its kinks; silu, gelu, "
+                  "mish: not monotonic); use g'(z) from z"]
     if not all(g.elementwise for g in activations):
         lines += ["", "softmax-like activations: the entry z of a row [z, 0.5, -1], and the Jacobian's diagonal "
-                  "(backward uses the whole Jacobian)"]
+                  "(backward is the vector-Jacobian product, which uses every entry of the row)"]
     return "\n".join(lines)
 
 
@@ -215,12 +217,32 @@ def _need(command: str, *modules: str) -> None:
 
 
 def _writable_file(path: str) -> None:
-    """Refuse an output file whose folder does not exist or that is a folder."""
+    """Refuse an output file that is a folder, or whose folder is missing, a file, or not writable."""
+    if not path:
+        raise UsageError("--out needs a file name")
     if os.path.isdir(path):
         raise UsageError(f"--out {path} is a folder; name a file")
     folder = os.path.dirname(os.path.abspath(path))
+    shown = os.path.dirname(path) or "."
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--out {path}: {shown} is a file, not a folder")
     if not os.path.isdir(folder):
-        raise UsageError(f"--out {path}: the folder {os.path.dirname(path) or '.'} does not exist")
+        raise UsageError(f"--out {path}: the folder {shown} does not exist")
+    _probe(folder, f"--out {path}")
+
+
+def _probe(folder: str, what: str) -> None:
+    """Create and remove a file in ``folder``, so that an unwritable output fails before any work is done.
+
+    Permission bits alone do not tell (root ignores them; read-only mounts and
+    immutable folders refuse root too), so this tries.
+    """
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".slopekit-probe-")
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write in {folder}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(name)
 
 
 # -- train ---------------------------------------------------------------------------------------
@@ -246,6 +268,7 @@ def _folder(path: str) -> None:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the output folder {path}: {exc.strerror or exc}") from None
+    _probe(path, f"--out {path}")
 
 
 def _percent(key: str, value: float | None) -> str:
@@ -270,6 +293,9 @@ def _train(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         folder = args.resume
+        if state["epoch"] >= settings.epochs:
+            raise UsageError(f"--resume {folder}: that run is complete ({state['epoch']} of {settings.epochs} "
+                             "epochs); nothing to resume")
         if args.checkpoint_every is None:  # keep the interrupted run's schedule
             args.checkpoint_every = state["checkpoint_every"]
     else:
@@ -277,6 +303,10 @@ def _train(args: argparse.Namespace) -> int:
         folder = args.out or runs.default_folder()
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise UsageError(f"--out {folder} is a file; name a folder (it is created if missing)")
+        held = [name for name in (runs.CHECKPOINT, "model.npz") if os.path.exists(os.path.join(folder, name))]
+        if held:
+            raise UsageError(f"--out {folder} already holds a run ({', '.join(held)}); name a new folder, "
+                             f"or continue an interrupted one with --resume {folder}")
     try:
         run = runs.Run(settings, folder, checkpoint_every=args.checkpoint_every, progress=args.progress,
                        checkpoint=state)
@@ -287,7 +317,8 @@ def _train(args: argparse.Namespace) -> int:
     d = run.data
     batch = "full batch" if settings.batch_size is None else f"batches of {settings.batch_size}"
     print(f"data: {d.source}, {len(d.X_train) + len(d.X_test)} rows ({len(d.X_train)} for training, "
-          f"{len(d.X_test)} held out), {len(d.features)} features, target {d.target}")
+          f"{len(d.X_test)} held out), {len(d.features)} feature{'s' if len(d.features) != 1 else ''}, "
+          f"target {d.target}")
     print(f"network: {run.net!r}")
     print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {settings.epochs} epochs, {batch}"
           + (f", resuming after epoch {run.epoch}" if state else ""))
@@ -480,6 +511,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"slopekit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away: entrypoint handles it quietly
+        raise
+    except OSError as exc:  # e.g. the disk filled up while writing: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"slopekit {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 def entrypoint() -> None:

@@ -332,6 +332,8 @@ class Run:
         }
         files = ["model.npz", "loss.png"]
         net.save(os.path.join(self.folder, "model.npz"))
+        if self.checkpoint_every or os.path.exists(os.path.join(self.folder, CHECKPOINT)):
+            self.write_checkpoint()  # the run's last state: an earlier checkpoint would resume a finished run
         plotting.loss_curve(self.history, os.path.join(self.folder, "loss.png"),
                             title=f"Training loss: {d.source}, {list(net.layer_sizes)}")
         if d.X_train.shape[1] == 2 and self.output != "identity":
