@@ -489,7 +489,7 @@ def goal_row(r: Row, why_no_torch: str = "not installed") -> dict[str, Any]:
     if r.torch_s is None:
         measured = f"{_ms(r.slopekit_s)} ms; PyTorch {why_no_torch}, skipped"
     else:
-        measured = f"{r.slopekit_s / r.torch_s:.2f}× ({_ms(r.slopekit_s)} vs {_ms(r.torch_s)} ms)"
+        measured = f"{r.slopekit_s / r.torch_s:.3f}× ({_ms(r.slopekit_s)} vs {_ms(r.torch_s)} ms)"
     return {"what": what, "goal": goal, "measured": measured, "met": r.met}
 
 

@@ -182,7 +182,7 @@ def rows_from(per_iteration: dict[str, float], skipped: dict[str, str], dtype: A
         return [{"what": what, "goal": goal, "measured": skipped.get("torch", "PyTorch skipped"), "met": None}]
     fastest = min(torch_names, key=per_iteration.__getitem__)
     ratio = per_iteration[fastest] / per_iteration["slopekit"]
-    measured = (f"{ratio:.2f}× {fastest} ({1 / per_iteration['slopekit']:,.0f} vs "
+    measured = (f"{ratio:.3f}× {fastest} ({1 / per_iteration['slopekit']:,.0f} vs "
                 f"{1 / per_iteration[fastest]:,.0f} it/s)")
     return [{"what": what, "goal": goal, "measured": measured, "met": ratio >= GOAL_TORCH}]
 

@@ -218,18 +218,18 @@ def rows_from(times: dict[str, float], skipped: dict[str, str]) -> list[dict[str
     sk = times["slopekit"]
     what = f"one epoch {'-'.join(map(str, SIZES))} ReLU/softmax, batch {BATCH}, float32, SGD"
     rows = [{"what": what, "goal": f"at most {GOAL_MATMULS:g}× its matrix products in NumPy",
-             "measured": f"{sk / times['matmuls']:.2f}× matmuls", "met": sk / times["matmuls"] <= GOAL_MATMULS}]
+             "measured": f"{sk / times['matmuls']:.3f}× matmuls", "met": sk / times["matmuls"] <= GOAL_MATMULS}]
     if "torch" in times:
         ratio = sk / times["torch"]
         rows.append({"what": what, "goal": f"at most {GOAL_TORCH:g}× a hand-written PyTorch loop",
-                     "measured": f"{ratio:.2f}× torch", "met": ratio <= GOAL_TORCH})
+                     "measured": f"{ratio:.3f}× torch", "met": ratio <= GOAL_TORCH})
     else:
         rows.append({"what": what, "goal": f"at most {GOAL_TORCH:g}× a hand-written PyTorch loop",
                      "measured": skipped.get("torch", "PyTorch skipped"), "met": None})
     if "sklearn" in times:
         speedup = times["sklearn"] / sk
         rows.append({"what": what, "goal": f"at least {GOAL_SKLEARN:g}× faster than scikit-learn MLPClassifier",
-                     "measured": f"{speedup:.2f}× faster", "met": speedup >= GOAL_SKLEARN})
+                     "measured": f"{speedup:.3f}× faster", "met": speedup >= GOAL_SKLEARN})
     else:
         rows.append({"what": what, "goal": f"at least {GOAL_SKLEARN:g}× faster than scikit-learn MLPClassifier",
                      "measured": skipped.get("sklearn", "scikit-learn skipped"), "met": None})
