@@ -57,6 +57,20 @@ def test_hidden_accepts_a_name_an_object_or_one_per_layer():
     assert Network([2, 1], hidden="tanh").hidden == ()
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_a_softmax_hidden_layer_must_normalise_across_units(name):
+    """Along axis 0 it would mix the samples of a batch: a prediction would depend on its neighbours."""
+    for axis in (0, -2):
+        with pytest.raises(ValueError, match="across the samples of a batch"):
+            Network([2, 3, 1], slopekit.get(name, axis=axis))
+        with pytest.raises(ValueError, match="across the samples of a batch"):
+            Network([2, 3, 3, 1], ["tanh", slopekit.get(name, axis=axis)])
+    for axis in (-1, 1):
+        net = Network([2, 3, 1], slopekit.get(name, axis=axis), seed=0)
+        X = np.random.default_rng(0).standard_normal((5, 2))
+        np.testing.assert_allclose(net.predict_proba(X)[:2], net.predict_proba(X[:2]), rtol=1e-12)
+
+
 def test_seed_makes_the_initial_weights_reproducible():
     a, b, c = Network([4, 8, 1], seed=3), Network([4, 8, 1], seed=3), Network([4, 8, 1], seed=4)
     assert all(np.array_equal(a.parameters()[k], b.parameters()[k]) for k in a.parameters())

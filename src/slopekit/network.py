@@ -49,14 +49,25 @@ def _layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
 
 def _hidden_activations(hidden: Any, count: int) -> tuple[Activation, ...]:
     if isinstance(hidden, (str, Activation)):
-        return (get(hidden),) * count
+        return _along_units((get(hidden),) * count)
     if isinstance(hidden, Sequence):
         if len(hidden) != count:
             raise ValueError(f"hidden: got {len(hidden)} activations for {count} hidden layer(s); pass one "
                              "activation for all of them or exactly one per hidden layer")
-        return tuple(get(g) for g in hidden)
+        return _along_units(tuple(get(g) for g in hidden))
     raise TypeError("hidden must be an activation name, an Activation, or a sequence of them (one per hidden "
                     f"layer), got {type(hidden).__name__} {hidden!r}")
+
+
+def _along_units(acts: tuple[Activation, ...]) -> tuple[Activation, ...]:
+    """Refuse a softmax-like hidden activation taken along the samples (axis 0 of ``(n, n_l)``)."""
+    for g in acts:
+        axis = getattr(g, "axis", -1)
+        if not g.elementwise and axis not in (-1, 1):
+            raise ValueError(f"hidden: {g!r} would normalise each unit across the samples of a batch (a layer's "
+                             "array is (n_samples, n_units)), so a prediction would depend on the other samples; "
+                             "use axis=-1")
+    return acts
 
 
 def _dtype(dtype: Any) -> np.dtype:
