@@ -1,5 +1,6 @@
 """The slopekit command, through main(argv) and once as a real installed console script."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -139,3 +140,13 @@ def test_the_dash_for_a_missing_shortcut_is_explained(capsys):
     assert "-: the output a cannot determine the slope" in capsys.readouterr().out
     assert cli.main(["check", "-a", "relu"]) == 0
     assert "cannot determine" not in capsys.readouterr().out
+
+
+def test_a_warning_on_the_command_line_is_one_line():
+    """An invalid SLOPEKIT_NUM_THREADS is ignored with a warning: one stderr line, not Python's two."""
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}, "SLOPEKIT_NUM_THREADS": "two"}
+    result = subprocess.run([sys.executable, "-m", "slopekit", "check", "-a", "relu"], capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("slopekit: warning: SLOPEKIT_NUM_THREADS='two' is not a positive integer")
+    assert result.stderr.count("\n") == 1

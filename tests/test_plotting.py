@@ -114,3 +114,19 @@ def test_plot_covers_the_whole_family(tmp_path, capsys):
     # softmax's triangle: the Jacobian's diagonal s(1 - s) for the entry z = 0.5 of [0.5, 0.5, -1]
     s = float(slopekit.get("softmax")(np.array([0.5, 0.5, -1.0]))[0])
     assert f"{s * (1 - s):.3g} / 1 = {s * (1 - s):.3g}" in text
+
+
+def test_the_window_moves_to_a_point_outside_the_default_span():
+    assert plotting._window(1.0, (-4.0, 4.0)) == (-4.0, 4.0)
+    assert plotting._window(-2.8, (-4.0, 4.0)) == (-4.0, 4.0)  # the tangent reaches -4 exactly
+    assert plotting._window(100.0, (-4.0, 4.0)) == (96.0, 104.0)
+    assert plotting._window(3.0, (-4.0, 4.0)) == (-1.0, 7.0)
+    assert plotting._window(0.5, (0.0, 1.0)) == (-1.5, 2.5)  # at least the tangent's width
+
+
+def test_plot_far_out_shows_the_point_and_its_tangent(tmp_path, capsys):
+    path = tmp_path / "far.svg"
+    assert cli.main(["plot", "sigmoid", "--at", "100", "--out", str(path)]) == 0
+    capsys.readouterr()
+    text = path.read_text()
+    assert "<!-- 102 -->" in text and "<!-- 0 -->" not in text  # z ticks around 100, none at 0

@@ -519,8 +519,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
+    """Warnings on the command line: one line each, without the source line Python would quote."""
+    return f"slopekit: warning: {message}\n"
+
+
 def entrypoint() -> None:
     """The console script ``slopekit``."""
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     try:
         status = main()
         sys.stdout.flush()

@@ -110,6 +110,20 @@ def _slope_panel(ax: Any, g: Any, at: float, span: tuple[float, float]) -> None:
     ax.grid(alpha=0.25)
 
 
+def _window(at: float, span: tuple[float, float]) -> tuple[float, float]:
+    """``span``, or a window of its width centred on ``at`` when the tangent and triangle at ``at`` fall outside.
+
+    The tangent is drawn from ``at - 1.2`` to ``at + 1.6``: ``slopekit plot
+    sigmoid --at 100`` shows the point, its tangent and its (flat) triangle
+    rather than an empty stretch of the curve.
+    """
+    lo, hi = span
+    if lo <= at - 1.2 and at + 1.6 <= hi:
+        return lo, hi
+    half = max((hi - lo) / 2, 2.0)
+    return at - half, at + half
+
+
 def slope_triangles(activations: Sequence[Any], path: str | os.PathLike, *, at: float = 1.0,
                     span: tuple[float, float] = (-4.0, 4.0)) -> tuple[int, int]:
     r"""The lecture's picture: per activation :math:`g(z)`, :math:`g'(z)` and the slope triangle at ``at``.
@@ -123,7 +137,9 @@ def slope_triangles(activations: Sequence[Any], path: str | os.PathLike, *, at: 
     at : float, default 1.0
         The point :math:`z` where the tangent touches :math:`g`.
     span : (float, float), default (-4, 4)
-        The range of :math:`z` plotted.
+        The range of :math:`z` plotted; where the triangle at ``at`` would not
+        fit in it, a window of the same width centred on ``at`` instead
+        (`_window`).
 
     Returns
     -------
@@ -144,7 +160,7 @@ def slope_triangles(activations: Sequence[Any], path: str | os.PathLike, *, at: 
     fig = _figure(3.6 * n, 4.2)
     axes = fig.subplots(1, n, squeeze=False)[0]
     for ax, g in zip(axes, activations):
-        _slope_panel(ax, g, float(at), span)
+        _slope_panel(ax, g, float(at), _window(float(at), span))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=9,
                frameon=False)
     fig.suptitle("The slope g\u2032(z) is the height over the width of a small triangle on the tangent"
