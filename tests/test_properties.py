@@ -31,7 +31,14 @@ def test_piecewise_slopes_match_the_definition_from_input_and_output(z, data):
     g = data.draw(st.sampled_from(PIECEWISE), label="g")
     np.testing.assert_array_equal(g.derivative(z), reference_slope(g, z))
     if g.has_derivative_from_output:
-        np.testing.assert_array_equal(g.derivative_from_output(g(z)), reference_slope(g, z))
+        a = g(z)
+        got, want = g.derivative_from_output(a), reference_slope(g, z)
+        # The documented corner (test_accuracy's xfail): a subnormal z < 0 whose slope * z underflows
+        # to a = -0.0 looks like z = -0.0 to the output, which gives the at_zero convention there.
+        lost = (a == 0) & (z != 0)
+        np.testing.assert_array_equal(got[~lost], want[~lost])
+        if np.any(lost):
+            np.testing.assert_array_equal(got[lost], g.at_zero)
 
 
 @given(z=arrays(), data=st.data())
