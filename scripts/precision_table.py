@@ -29,11 +29,15 @@ import math
 import platform
 import sys
 import time
+from pathlib import Path
 
 import mpmath
 import numpy as np
 
 import slopekit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from _reference import round_to, ulp  # noqa: E402  (one definition with the accuracy tests)
 
 DTYPES = (np.float16, np.float32, np.float64)
 FUNCS = ("sigmoid", "tanh")
@@ -66,35 +70,6 @@ def true_slope_mp(name: str, z: float):
         return e / (1 + e) ** 2
     e = mpmath.exp(-2 * x)
     return 4 * e / (1 + e) ** 2
-
-
-def round_to(x, dtype) -> float:
-    """The mpf x >= 0 correctly rounded to dtype (subnormals, underflow and overflow included)."""
-    fi = np.finfo(dtype)
-    sign, man, exp, bc = x._mpf_
-    if not man:
-        return 0.0
-    top = exp + bc - 1
-    if top < fi.minexp - fi.nmant - 1:
-        return 0.0
-    if top >= fi.maxexp:
-        return math.inf
-    q = max(top, fi.minexp) - fi.nmant
-    shift = q - exp
-    if shift <= 0:
-        m = man << -shift
-    else:
-        m, rem = divmod(man, 1 << shift)
-        half = 1 << (shift - 1)
-        if rem > half or (rem == half and m & 1):
-            m += 1
-    return math.inf if m.bit_length() + q > fi.maxexp else math.ldexp(m, q)
-
-
-def ulp(r: float, dtype) -> float:
-    fi = np.finfo(dtype)
-    top = math.frexp(r)[1] - 1 if r != 0 else fi.minexp
-    return math.ldexp(1.0, max(top, fi.minexp) - fi.nmant)
 
 
 # -- what is scanned ----------------------------------------------------------------------

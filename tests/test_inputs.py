@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import slopekit
-from conftest import ACTIVATIONS, FLOAT_DTYPES
+from conftest import FLOAT_DTYPES
 
 def call(g, method, x, **kw):
     return getattr(g, method)(x, **kw)

@@ -499,7 +499,7 @@ class Network:
         if arr.shape[0] == 0:
             raise ValueError(f"{who}: X is empty (0 samples); expected at least 1")
         if arr.shape[1] != n0:
-            hint = (f"; if your samples are columns, as in the course's notation, pass X.T"
+            hint = ("; if your samples are columns, as in the course's notation, pass X.T"
                     if arr.shape[0] == n0 else "")
             raise ValueError(f"{who}: X has {arr.shape[1]} features, but the network expects {n0} "
                              f"(layer_sizes[0]){hint}")
