@@ -29,15 +29,16 @@ def assert_same_parameters(a, b, rtol=0.0):
 
 
 def reference_fit(net, X, y, *, epochs, learning_rate, batch_size=None, l2=0.0, rule="gd", beta=0.9,
-                  beta1=0.9, beta2=0.999, eps=1e-8):
+                  beta1=0.9, beta2=0.999, eps=1e-8, rng=None):
     """Training written out step by step from `gradients`, with its own optimizer formulas.
 
-    Mini-batches follow the documented recipe: a RandomState seeded by the network's seed,
-    one permutation per epoch, consecutive batches. The L2 slope is lambda / n_total * W.
+    Mini-batches follow the documented recipe: ``rng`` (by default a RandomState seeded by the
+    network's seed), one permutation per epoch, consecutive batches. The L2 slope is
+    lambda / n_total * W.
     """
     ref = twin(net)
     n = len(X)
-    rng = np.random.RandomState(net.seed)
+    rng = np.random.RandomState(net.seed) if rng is None else rng
     names = list(ref.parameters())
     v = {k: 0.0 for k in names}
     s = {k: 0.0 for k in names}
@@ -110,6 +111,46 @@ def test_mini_batches_follow_the_seeded_shuffle(batch_size):
     net.fit(X, y, epochs=3, learning_rate=0.1, batch_size=batch_size)
     assert_same_parameters(net, ref, rtol=1e-12)
     assert len(net.history) == 3
+
+
+@pytest.mark.parametrize("make", [lambda: np.random.RandomState(11), lambda: np.random.default_rng(11)],
+                         ids=["RandomState", "Generator"])
+def test_mini_batches_draw_their_shuffles_from_rng(make):
+    X, y = flower_like(n=30)
+    net = Network([2, 4, 1], "tanh", seed=4)
+    ref = reference_fit(net, X, y, epochs=3, learning_rate=0.1, batch_size=7, rng=make())
+    rng = make()
+    net.fit(X, y, epochs=3, learning_rate=0.1, batch_size=7, rng=rng)
+    assert_same_parameters(net, ref, rtol=1e-12)
+    # one permutation per epoch was drawn from it, nothing else
+    drawn = make()
+    for _ in range(3):
+        drawn.permutation(30)
+    assert rng.permutation(100).tolist() == drawn.permutation(100).tolist()
+
+
+def test_one_rng_continues_its_shuffles_across_fit_calls():
+    X, y = flower_like(n=30)
+    start = Network([2, 4, 1], "tanh", seed=4)
+    whole, split = twin(start), twin(start)
+    whole.fit(X, y, epochs=3, learning_rate=0.1, batch_size=7, rng=np.random.RandomState(5))
+    rng = np.random.RandomState(5)
+    split.fit(X, y, epochs=1, learning_rate=0.1, batch_size=7, rng=rng)
+    split.fit(X, y, epochs=2, learning_rate=0.1, batch_size=7, rng=rng)  # plain gradient descent: no state
+    assert_same_parameters(whole, split)
+    again = twin(start).fit(X, y, epochs=3, learning_rate=0.1, batch_size=7)  # the default: seeded by seed
+    assert_same_parameters(again, twin(start).fit(X, y, epochs=3, learning_rate=0.1, batch_size=7,
+                                                  rng=np.random.RandomState(start.seed)))
+
+
+def test_full_batch_training_leaves_rng_alone_and_rng_is_checked():
+    X, y = flower_like(n=30)
+    rng = np.random.RandomState(5)
+    Network([2, 4, 1], "tanh", seed=4).fit(X, y, epochs=2, learning_rate=0.1, rng=rng)
+    assert rng.randint(10**9) == np.random.RandomState(5).randint(10**9)
+    for bad in (3, "seed", np.random.SeedSequence(1)):
+        with pytest.raises(TypeError, match="rng must be a numpy.random.RandomState or numpy.random.Generator"):
+            Network([2, 4, 1], "tanh").fit(X, y, epochs=1, learning_rate=0.1, batch_size=7, rng=bad)
 
 
 def test_mini_batch_history_is_the_mean_of_the_batch_losses():

@@ -678,7 +678,8 @@ class Network:
 
     def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
             optimizer: str | optimizers.Optimizer = "gd", l2: float = 0.0,
-            callback: Callable[[int, float], Any] | None = None, verbose: int = 0) -> Network:
+            callback: Callable[[int, float], Any] | None = None, verbose: int = 0,
+            rng: np.random.RandomState | np.random.Generator | None = None) -> Network:
         r"""Train by gradient descent on the loss of `loss`; returns ``self``.
 
         Parameters
@@ -692,9 +693,8 @@ class Network:
         batch_size : int, optional
             None (or at least ``n_samples``): full-batch gradient descent, one
             step per epoch, as in the lecture. Otherwise each epoch shuffles the
-            samples (with a ``RandomState`` seeded by `seed`, afresh for each
-            call, so `fit` is deterministic) and steps once per mini-batch;
-            the last batch may be smaller.
+            samples (one permutation drawn from ``rng``) and steps once per
+            mini-batch; the last batch may be smaller.
         optimizer : {"gd", "momentum", "adam"} or Optimizer, default "gd"
             The update rule (`slopekit.optimizers`); an object such as
             ``optimizers.Adam(beta1=0.8)`` sets hyperparameters. Its state
@@ -709,6 +709,13 @@ class Network:
         verbose : int, default 0
             Print the loss every ``verbose`` epochs and after the last; 0 is
             silent.
+        rng : numpy.random.RandomState or numpy.random.Generator, optional
+            Where the mini-batch shuffles come from: each epoch draws one
+            permutation, at its start. The default is a ``RandomState`` seeded
+            by `seed`, afresh for each call, so that `fit` is deterministic;
+            pass one generator to several calls (or save its state in a
+            ``callback``) to continue one sequence of shuffles across them.
+            Full-batch training does not use it.
 
         Returns
         -------
@@ -763,6 +770,9 @@ class Network:
         l2 = _non_negative_real(who, "l2", l2)
         if callback is not None and not callable(callback):
             raise TypeError(f"{who}: callback must be callable, got {type(callback).__name__}")
+        if rng is not None and not isinstance(rng, (np.random.RandomState, np.random.Generator)):
+            raise TypeError(f"{who}: rng must be a numpy.random.RandomState or numpy.random.Generator, "
+                            f"got {type(rng).__name__}")
         if isinstance(verbose, (bool, np.bool_)):
             verbose = int(verbose)
         if not isinstance(verbose, numbers.Integral) or verbose < 0:
@@ -772,7 +782,7 @@ class Network:
         rows = n if batch_size is None else min(batch_size, n)
 
         # Everything is checked: from here on the network changes.
-        run = _Run(self, epochs, learning_rate, rule, l2, callback, int(verbose))
+        run = _Run(self, epochs, learning_rate, rule, l2, callback, int(verbose), rng)
         buf = self._buffers(rows, batch=rows < n)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             if rows == n:
@@ -917,7 +927,8 @@ class _Run:
     """
 
     def __init__(self, net: Network, epochs: int, learning_rate: float, rule: optimizers.Optimizer,
-                 l2: float, callback: Callable | None, verbose: int):
+                 l2: float, callback: Callable | None, verbose: int,
+                 rng: np.random.RandomState | np.random.Generator | None = None):
         params, self.P = net._flat_parameters()
         stepper = rule.start(params)
         self.net, self.epochs, self.learning_rate = net, epochs, learning_rate
@@ -934,6 +945,7 @@ class _Run:
         self.saved = self.P.copy()  # the parameters after the last good epoch
         self.l2_work = [np.empty_like(W) for W in net._W] if l2 else None
         self.previous_history, net.history = net.history, []
+        self.rng = np.random.RandomState(net.seed) if rng is None else rng  # the mini-batch shuffles
 
     def _step(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers, n_total: int) -> None:
         """Backpropagate the last forward pass on (X, Y) and take one optimizer step."""
@@ -989,7 +1001,7 @@ class _Run:
         use, so they are still in the cache for the first product.
         """
         net, n, rows, l2 = self.net, X.shape[0], buf.rows, self.l2
-        rng = np.random.RandomState(net.seed)
+        rng = self.rng
         last = buf.first(n % rows) if n % rows else buf
         take = np.take
         for epoch in range(1, self.epochs + 1):

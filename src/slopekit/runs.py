@@ -7,13 +7,13 @@ atomically, so a run killed at any moment leaves whole files or none.
 
 Resuming is exact: a checkpoint holds the parameters, the optimizer's state
 (step count, velocities, moments), the epoch, the loss history and the state
-of the random generator that shuffles mini-batches. Full-batch training is
-one `Network.fit` call whose callback writes the checkpoints; mini-batch
-training is one `Network.fit` call per epoch on data shuffled by the run's own
-generator, so that any epoch boundary is a point to stop and resume from. In
-both cases the optimizer's stepper lives in the run (`_KeptOptimizer`), not in
-a single `fit` call, so a resumed run ends with exactly the parameters, bit
-for bit, of an uninterrupted one.
+of the random generator that shuffles mini-batches. Training is one
+`Network.fit` call whose callback writes the checkpoints; mini-batches are
+shuffled by the run's own generator (`fit`'s ``rng``), which draws one
+permutation at the start of each epoch, so that any epoch boundary is a point
+to stop and resume from. The optimizer's stepper lives in the run
+(`_KeptOptimizer`), not in a single `fit` call, so a resumed run ends with
+exactly the parameters, bit for bit, of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -295,19 +295,14 @@ class Run:
         start = self.epoch
         if start >= s.epochs:
             return
-        fit = dict(learning_rate=s.lr, optimizer=self.kept)
-        if s.batch_size is None or s.batch_size >= len(d.X_train):
-            def callback(epoch: int, loss: float) -> bool:
-                return self._after_epoch(start + epoch, loss, bar, stop)
 
-            self.net.fit(d.X_train, d.y_train, epochs=s.epochs - start, callback=callback, **fit)
-            return
-        n = len(d.X_train)
-        for epoch in range(start + 1, s.epochs + 1):
-            order = self.shuffle.permutation(n)
-            self.net.fit(d.X_train[order], d.y_train[order], epochs=1, batch_size=s.batch_size, **fit)
-            if self._after_epoch(epoch, self.net.history[-1], bar, stop):
-                return
+        def callback(epoch: int, loss: float) -> bool:
+            return self._after_epoch(start + epoch, loss, bar, stop)
+
+        # One fit call for all epochs: the optimizer's state lives in self.kept and the mini-batch
+        # shuffles come from self.shuffle, whose state a checkpoint saves between epochs.
+        self.net.fit(d.X_train, d.y_train, epochs=s.epochs - start, learning_rate=s.lr, optimizer=self.kept,
+                     batch_size=s.batch_size, callback=callback, rng=self.shuffle)
 
     # -- results ------------------------------------------------------------------------------------
 
