@@ -1,6 +1,8 @@
 """Checkpoints for real: after SIGKILL at a random moment or Ctrl-C, ``--resume`` ends bit for bit
 where an uninterrupted run ends."""
 
+import json
+import os
 import random
 import shutil
 import signal
@@ -9,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from _cli_helpers import files_under, script
+from _cli_helpers import files_under, one_line_error, script
 
 import slopekit
 from slopekit._atomic import LEFTOVER
@@ -117,3 +119,94 @@ def test_resume_rejects_a_broken_checkpoint(tmp_path, capsys):
     assert cli.main(["train", "--resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "checkpoint.npz cannot be read" in err and "Traceback" not in err
+
+
+# -- resuming the right data, and Ctrl-C while the results are written ----------------------------
+
+
+def _csv(path, rows, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, 2))
+    lines = ["a,b,y"] + [f"{float(x0)!r},{float(x1)!r},{int(x0 * x1 > 0)}" for x0, x1 in X]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_resume_refuses_data_that_changed_and_finds_it_from_another_folder(tmp_path, capsys, monkeypatch):
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    _csv(tmp_path / "here" / "train.csv", 60, seed=1)
+    run = tmp_path / "run"
+    assert cli.main(["train", "--data", "train.csv", "--epochs", "40", "--checkpoint-every", "10",
+                     "--out", str(run)]) == 0
+    (run / "metrics.json").unlink()  # as if stopped before the end: the checkpoint can be resumed
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the relative path was stored as an absolute one
+    _csv(tmp_path / "elsewhere" / "train.csv", 90, seed=2)  # a different file of the same name here
+    assert cli.main(["train", "--resume", str(run)]) == 0
+    assert f"data: {tmp_path / 'here' / 'train.csv'}" in capsys.readouterr().out
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["settings"]["dataset"] is None and metrics["settings"]["data"].endswith("here/train.csv")
+
+    (run / "metrics.json").unlink()
+    _csv(tmp_path / "here" / "train.csv", 60, seed=3)  # the run's own file, edited
+    before = files_under(run)
+    assert cli.main(["train", "--resume", str(run)]) == 2
+    one_line_error(capsys.readouterr(), "train.csv has changed since this run started", "SHA-256")
+    assert files_under(run) == before
+
+
+def test_a_second_ctrl_c_while_writing_leaves_a_checkpoint_that_finishes_the_run(tmp_path, capsys, monkeypatch):
+    from slopekit import plotting
+
+    run = tmp_path / "run"
+    real = plotting.loss_curve
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # what a second Ctrl-C raises inside the deferred block
+
+    monkeypatch.setattr(plotting, "loss_curve", interrupted)
+    assert cli.main(["train", "--epochs", "30", "--out", str(run)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"finish with: slopekit train --resume {run}" in err
+    assert "metrics.json" not in files_under(run) and "checkpoint.npz" in files_under(run)
+    monkeypatch.setattr(plotting, "loss_curve", real)
+    assert cli.main(["train", "--resume", str(run)]) == 0  # trains nothing more, writes the results
+    assert "trained 0 epochs" in capsys.readouterr().out
+    reference = tmp_path / "reference"
+    assert cli.main(["train", "--epochs", "30", "--out", str(reference)]) == 0
+    _same_network(reference, run)
+    capsys.readouterr()
+    assert cli.main(["train", "--resume", str(run)]) == 2  # now it is complete
+    one_line_error(capsys.readouterr(), "that run is complete (30 of 30 epochs); nothing to resume")
+
+
+def test_one_ctrl_c_while_writing_waits_for_the_results(tmp_path, capsys, monkeypatch):
+    from slopekit import plotting
+
+    real = plotting.loss_curve
+
+    def ctrl_c_then_write(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # delivered to the deferring handler: writing goes on
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plotting, "loss_curve", ctrl_c_then_write)
+    run = tmp_path / "run"
+    assert cli.main(["train", "--epochs", "30", "--out", str(run)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == ("slopekit train: interrupted while writing the results; "
+                            "they were written in full first\n")
+    assert files_under(run) == ["decision_boundary.png", "loss.png", "metrics.json", "model.npz"]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "--out", ""], "--out needs a folder name"),
+    (["train", "--resume", "{tmp}/afile"], "--resume {tmp}/afile is a file, not a folder"),
+    (["train", "--resume", "{tmp}/text"], "checkpoint.npz cannot be read (not an .npz archive)"),
+])
+def test_resume_and_out_mistakes(tmp_path, capsys, argv, fragment):
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "checkpoint.npz").write_text("just text\n")
+    assert cli.main([a.format(tmp=tmp_path) for a in argv]) == 2
+    one_line_error(capsys.readouterr(), fragment.format(tmp=tmp_path))

@@ -276,8 +276,21 @@ def test_a_folder_holding_a_run_is_not_trained_into(tmp_path, capsys):
     before = {p: p.read_bytes() for p in run.iterdir()}
     capsys.readouterr()
     assert cli.main(["train", "--epochs", "7", "--dataset", "spirals", "--out", str(run)]) == 2
-    one_line_error(capsys.readouterr(), f"--out {run} already holds a run (model.npz)", f"--resume {run}")
+    one_line_error(capsys.readouterr(), f"--out {run} already holds a finished run (model.npz, metrics.json); "
+                                        "name a new folder")
     assert {p: p.read_bytes() for p in run.iterdir()} == before
+    # an interrupted run (a checkpoint, no results yet) is pointed to --resume
+    (run / "metrics.json").unlink()
+    (run / "model.npz").unlink()
+    (run / "checkpoint.npz").write_bytes(b"")
+    assert cli.main(["train", "--epochs", "7", "--out", str(run)]) == 2
+    one_line_error(capsys.readouterr(), "already holds a run (checkpoint.npz)", f"--resume {run}")
+    # an empty folder, or one holding other files, is fine
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert cli.main(["train", "--epochs", "3", "--out", str(other)]) == 0
+    assert (other / "notes.txt").read_text() == "mine" and (other / "metrics.json").exists()
 
 
 def test_a_finished_run_leaves_its_final_checkpoint_and_cannot_be_resumed(tmp_path, capsys):
@@ -290,3 +303,13 @@ def test_a_finished_run_leaves_its_final_checkpoint_and_cannot_be_resumed(tmp_pa
     capsys.readouterr()
     assert cli.main(["train", "--resume", str(run)]) == 2
     one_line_error(capsys.readouterr(), "that run is complete (30 of 30 epochs); nothing to resume")
+
+
+def test_an_unwritable_folder_to_resume_names_resume(tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    assert cli.main(["train", "--epochs", "20", "--checkpoint-every", "10", "--out", str(run)]) == 0
+    (run / "metrics.json").unlink()  # resumable: its results are not all written
+    capsys.readouterr()
+    _refuse_writes_in(monkeypatch, run)
+    assert cli.main(["train", "--resume", str(run)]) == 2
+    one_line_error(capsys.readouterr(), f"--resume {run}: cannot write in {run}: Permission denied")

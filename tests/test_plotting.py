@@ -47,6 +47,7 @@ def test_plot_writes_to_the_default_file_in_the_current_folder(tmp_path, capsys,
     (["plot", "relu:at_zero=7", "--out", "{tmp}/x.png"], "[0, 1]"),
     (["plot", "--at", "nan", "--out", "{tmp}/x.png"], "argument --at: expected a finite number, got 'nan'"),
     (["plot", "--at", "one"], "argument --at: expected a number, got 'one'"),
+    (["plot", "--at", "1e300", "--out", "{tmp}/x.png"], "argument --at: expected a number within ±1e+06"),
 ])
 def test_plot_mistakes(tmp_path, capsys, argv, fragment):
     assert cli.main([a.format(tmp=tmp_path) for a in argv]) == 2

@@ -170,6 +170,19 @@ def _seed(text: str) -> int:
     return value
 
 
+#: The farthest --at that slope plots are drawn around (beyond a few hundred every slope of the
+#: family is constant, and near 1e16 the window z +- 4 would collapse to one double).
+AT_LIMIT = 1e6
+
+
+def _plottable(text: str) -> float:
+    value = _finite(text)
+    if abs(value) > AT_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected a number within ±{AT_LIMIT:g} (the plot spans z ± 4), "
+                                         f"got {text!r}")
+    return value
+
+
 def _finite(text: str) -> float:
     try:
         value = float(text)
@@ -258,17 +271,20 @@ def _settings(args: argparse.Namespace) -> Any:
         raise UsageError("give --dataset or --data FILE, not both")
     if args.target is not None and args.data is None:
         raise UsageError("--target names a column of --data FILE; add --data")
-    return Settings(**{k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None})
+    given = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
+    if args.data is not None:  # absolute, so that --resume finds it from any folder
+        given.update(data=os.path.abspath(args.data), dataset=None)
+    return Settings(**given)
 
 
-def _folder(path: str) -> None:
+def _folder(path: str, flag: str) -> None:
     if os.path.exists(path) and not os.path.isdir(path):
-        raise UsageError(f"--out {path} is a file; name a folder (it is created if missing)")
+        raise UsageError(f"{flag} {path} is a file; name a folder (it is created if missing)")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the output folder {path}: {exc.strerror or exc}") from None
-    _probe(path, f"--out {path}")
+    _probe(path, f"{flag} {path}")
 
 
 def _percent(key: str, value: float | None) -> str:
@@ -293,17 +309,22 @@ def _train(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         folder = args.resume
-        if state["epoch"] >= settings.epochs:
+        if state["epoch"] >= settings.epochs and os.path.exists(os.path.join(folder, "metrics.json")):
             raise UsageError(f"--resume {folder}: that run is complete ({state['epoch']} of {settings.epochs} "
-                             "epochs); nothing to resume")
+                             "epochs); nothing to resume")  # (without metrics.json: its results get written)
         if args.checkpoint_every is None:  # keep the interrupted run's schedule
             args.checkpoint_every = state["checkpoint_every"]
     else:
         settings = _settings(args)
+        if args.out == "":
+            raise UsageError("--out needs a folder name")
         folder = args.out or runs.default_folder()
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise UsageError(f"--out {folder} is a file; name a folder (it is created if missing)")
-        held = [name for name in (runs.CHECKPOINT, "model.npz") if os.path.exists(os.path.join(folder, name))]
+        held = [name for name in (runs.CHECKPOINT, "model.npz", "metrics.json")
+                if os.path.exists(os.path.join(folder, name))]
+        if "metrics.json" in held:
+            raise UsageError(f"--out {folder} already holds a finished run ({', '.join(held)}); name a new folder")
         if held:
             raise UsageError(f"--out {folder} already holds a run ({', '.join(held)}); name a new folder, "
                              f"or continue an interrupted one with --resume {folder}")
@@ -313,7 +334,7 @@ def _train(args: argparse.Namespace) -> int:
     except (DataError, ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     created = not os.path.exists(folder)
-    _folder(folder)
+    _folder(folder, "--resume" if state is not None else "--out")
     d = run.data
     batch = "full batch" if settings.batch_size is None else f"batches of {settings.batch_size}"
     print(f"data: {d.source}, {len(d.X_train) + len(d.X_test)} rows ({len(d.X_train)} for training, "
@@ -336,7 +357,14 @@ def _train(args: argparse.Namespace) -> int:
             os.rmdir(folder)
         print(f"slopekit train: error: {exc}", file=sys.stderr)
         return 1
-    metrics = run.finish()
+    try:
+        with runs.deferred_sigint() as late:  # the results take a moment to write: Ctrl-C waits for them
+            metrics = run.finish()
+    except KeyboardInterrupt:  # a second Ctrl-C while writing: keep what resuming needs
+        path = run.write_checkpoint()
+        print(f"slopekit train: interrupted while writing the results; checkpoint written to {path}; "
+              f"finish with: slopekit train --resume {folder}", file=sys.stderr)
+        return 130
     key = runs.score_name(run.output)
     done = run.epoch - (state["epoch"] if state else 0)
     speed = f" ({done / run.seconds:,.0f} epochs/s)" if run.seconds > 0 and done else ""
@@ -344,6 +372,11 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{'accuracy' if key == 'accuracy' else 'R^2'}: training {_percent(key, metrics[f'train_{key}'])}, "
           f"held out {_percent(key, metrics[f'test_{key}'])}")
     print(f"wrote {os.path.join(folder, '')}: {', '.join(metrics['files'])}")
+    if late[0]:
+        sys.stdout.flush()
+        print("slopekit train: interrupted while writing the results; they were written in full first",
+              file=sys.stderr)
+        return 130
     return 0
 
 
@@ -463,7 +496,7 @@ def _add_plot(sub: Any) -> None:
     )
     plot.add_argument("names", nargs="*", metavar="NAME[:PARAM=VALUE,...]", help="activations (default: "
                       "sigmoid tanh relu leaky_relu)")
-    plot.add_argument("--at", type=_finite, default=1.0, metavar="Z", help="where to draw the tangent (default 1)")
+    plot.add_argument("--at", type=_plottable, default=1.0, metavar="Z", help="where to draw the tangent (default 1)")
     plot.add_argument("--out", default="slopes.png", metavar="FILE", help="a .png or .svg file (default "
                       "slopes.png)")
     plot.set_defaults(run=_plot)

@@ -18,8 +18,10 @@ exactly the parameters, bit for bit, of an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import signal
@@ -49,11 +51,12 @@ class Settings:
     """Everything that decides a run's result; defaults are the course's flower network.
 
     ``dataset`` names a built-in dataset unless ``data`` names a file (then
-    ``target`` is its target column, None for the last one). ``output`` None
+    ``dataset`` is None, ``data`` an absolute path, and ``target`` its target
+    column, None for the last one). ``output`` None
     is inferred from the target (`_data_files.infer_output`).
     """
 
-    dataset: str = "flower"
+    dataset: str | None = "flower"
     data: str | None = None
     target: str | None = None
     hidden: tuple[int, ...] = (4,)
@@ -77,6 +80,37 @@ class Settings:
     def from_json(cls, d: dict[str, Any]) -> Settings:
         """The inverse of `to_json`."""
         return cls(**{**d, "hidden": tuple(d["hidden"])})
+
+
+def _sha256(path: str) -> str:
+    """The SHA-256 of a file's bytes, in hex: a checkpoint's fingerprint of its data."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def deferred_sigint():
+    """Within the block, a first Ctrl-C only sets ``flag[0]``; a second raises KeyboardInterrupt at once.
+
+    Yields the one-element list ``flag``. Outside the main thread (where
+    signal handlers cannot be set) Ctrl-C is left as it is.
+    """
+    flag = [False]
+
+    def on_sigint(signum, frame):
+        if flag[0]:
+            raise KeyboardInterrupt
+        flag[0] = True
+
+    previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+    try:
+        yield flag
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def default_folder(root: str = "runs") -> str:
@@ -199,12 +233,17 @@ class Run:
         self.settings, self.folder = settings, folder
         self.checkpoint_every, self.progress = checkpoint_every, progress
         self.data, self.output = load_data(settings)
+        self.data_sha256 = _sha256(settings.data) if settings.data is not None else None
         y = self.data.y_train if not len(self.data.y_test) else np.concatenate([self.data.y_train, self.data.y_test])
         self.net = build_network(settings, self.data.X_train.shape[1], _n_outputs(y, self.output), self.output)
         self.rule = optimizers.get(settings.optimizer)
         self.epoch, self.history, state = 0, [], None
         self.shuffle = np.random.RandomState(settings.seed)
         if checkpoint is not None:
+            saved = checkpoint.get("data_sha256")
+            if saved is not None and saved != self.data_sha256:
+                raise ValueError(f"--resume {folder}: {settings.data} has changed since this run started (its "
+                                 "SHA-256 differs from the checkpoint's); resuming would train on other data")
             remove_leftovers(folder)  # a run killed while writing leaves its temporary file behind
             self.net.set_parameters(checkpoint["parameters"])
             self.epoch, self.history, state = checkpoint["epoch"], list(checkpoint["history"]), checkpoint["optimizer"]
@@ -220,7 +259,7 @@ class Run:
         name, keys, pos, has_gauss, gauss = self.shuffle.get_state()
         meta = {"format": _FORMAT, "settings": self.settings.to_json(), "epoch": self.epoch,
                 "history": self.history, "optimizer_t": state["t"], "checkpoint_every": self.checkpoint_every,
-                "shuffle": [name, int(pos), int(has_gauss), float(gauss)]}
+                "shuffle": [name, int(pos), int(has_gauss), float(gauss)], "data_sha256": self.data_sha256}
         arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), "shuffle_keys": keys}
         arrays.update(self.net.parameters())
         for field, values in state.items():
@@ -259,13 +298,6 @@ class Run:
         """
         os.makedirs(self.folder, exist_ok=True)
         s = self.settings
-        stop = [False]
-
-        def on_sigint(signum, frame):
-            if stop[0]:  # a second Ctrl-C: stop at once
-                raise KeyboardInterrupt
-            stop[0] = True
-
         bar = None
         if self.progress is not False:
             from tqdm import tqdm
@@ -274,16 +306,14 @@ class Run:
                        disable=None if self.progress is None else False, dynamic_ncols=True, mininterval=0.1)
             if bar.disable:
                 bar = None
-        previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
         started = time.perf_counter()
         try:
-            self._epochs(bar, stop)
+            with deferred_sigint() as stop:  # a first Ctrl-C stops after the epoch in progress
+                self._epochs(bar, stop)
         finally:
             self.seconds = time.perf_counter() - started
             if bar is not None:
                 bar.close()
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
         self.net.history = list(self.history)
         if stop[0] and self.epoch < s.epochs:
             path = self.write_checkpoint()
@@ -361,11 +391,15 @@ def load_checkpoint(folder: str) -> tuple[Settings, dict[str, Any]]:
         If there is no checkpoint or it is not one.
     """
     path = os.path.join(folder, CHECKPOINT)
+    if os.path.isfile(folder):
+        raise ValueError(f"--resume {folder} is a file, not a folder; name a run folder holding {CHECKPOINT}")
     if not os.path.isdir(folder):
         raise ValueError(f"--resume {folder}: no such folder; name a run folder holding {CHECKPOINT}")
     if not os.path.isfile(path):
         raise ValueError(f"--resume {folder}: no {CHECKPOINT} in it; train with --checkpoint-every N to write "
                          "one (Ctrl-C writes one too)")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"--resume {folder}: {CHECKPOINT} cannot be read (not an .npz archive)")
     try:
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.keys()}
@@ -382,7 +416,7 @@ def load_checkpoint(folder: str) -> tuple[Settings, dict[str, Any]]:
             optimizer[field] = [x for _, x in sorted(optimizer[field])]
         parameters = {k: v for k, v in arrays.items() if k[0] in "Wb" and k[1:].isdigit()}
         state = {"parameters": parameters, "epoch": int(meta["epoch"]), "history": meta["history"],
-                 "checkpoint_every": meta.get("checkpoint_every"),
+                 "checkpoint_every": meta.get("checkpoint_every"), "data_sha256": meta.get("data_sha256"),
                  "optimizer": optimizer, "shuffle": (name, arrays["shuffle_keys"], pos, has_gauss, gauss)}
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"--resume {folder}: {CHECKPOINT} cannot be read ({exc})") from None
