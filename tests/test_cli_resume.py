@@ -210,3 +210,28 @@ def test_resume_and_out_mistakes(tmp_path, capsys, argv, fragment):
     (tmp_path / "text" / "checkpoint.npz").write_text("just text\n")
     assert cli.main([a.format(tmp=tmp_path) for a in argv]) == 2
     one_line_error(capsys.readouterr(), fragment.format(tmp=tmp_path))
+
+
+def test_a_checkpoint_with_its_history_in_the_json_still_resumes(tmp_path, capsys):
+    """Checkpoints written before the history moved into a float64 array keep working."""
+    run = tmp_path / "run"
+    assert cli.main(["train", "--epochs", "30", "--checkpoint-every", "10", "--out", str(run)]) == 0
+    from slopekit import runs
+
+    _, state = runs.load_checkpoint(str(run))
+    with np.load(run / "checkpoint.npz") as archive:
+        arrays = {k: archive[k] for k in archive.keys()}
+    meta = json.loads(arrays.pop("meta").tobytes().decode())
+    history = arrays.pop("history").tolist()
+    assert history == state["history"] and len(history) == 30
+    # the older layout, as a run stopped after epoch 30 of 40 would have left it
+    meta["history"], meta["settings"]["epochs"] = history, 40
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(run / "checkpoint.npz", **arrays)
+    (run / "metrics.json").unlink()
+    capsys.readouterr()
+    assert cli.main(["train", "--resume", str(run)]) == 0
+    assert "resuming after epoch 30" in capsys.readouterr().out
+    assert len(json.loads((run / "metrics.json").read_text())["settings"]) > 0
+    _, resumed = runs.load_checkpoint(str(run))
+    assert resumed["epoch"] == 40 and resumed["history"][:30] == history
