@@ -277,9 +277,13 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(**given)
 
 
-def _folder(path: str, flag: str) -> None:
+def _not_a_file(path: str, flag: str) -> None:
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError(f"{flag} {path} is a file; name a folder (it is created if missing)")
+
+
+def _folder(path: str, flag: str) -> None:
+    _not_a_file(path, flag)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
@@ -319,8 +323,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.out == "":
             raise UsageError("--out needs a folder name")
         folder = args.out or runs.default_folder()
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise UsageError(f"--out {folder} is a file; name a folder (it is created if missing)")
+        _not_a_file(folder, "--out")  # before the data is read: the cheaper mistake first
         held = [name for name in (runs.CHECKPOINT, "model.npz", "metrics.json")
                 if os.path.exists(os.path.join(folder, name))]
         if "metrics.json" in held:

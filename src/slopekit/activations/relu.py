@@ -52,9 +52,6 @@ def _relu_np(z, out):
     zf, of = _flat(z), _flat(out)
     zeros = _zeros(z.dtype)
     n, c = zf.size, zeros.size
-    if n <= c:
-        np.maximum(zf, zeros[:n], out=of)
-        return
     for i in range(0, n, c):
         j = min(i + c, n)
         np.maximum(zf[i:j], zeros[:j - i], out=of[i:j])
