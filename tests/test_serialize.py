@@ -264,3 +264,33 @@ def test_save_into_a_missing_folder_names_the_users_path(tmp_path):
     assert ".tmp" not in str(info.value)
     with pytest.raises(IsADirectoryError, match="it is a folder"):
         Network([2, 3, 1]).save(tmp_path)
+
+
+def test_info_round_trips_and_must_be_json(tmp_path):
+    net = Network([2, 3, 1])
+    assert net.info == {}
+    net.info = {"features": ["a", "b"], "scale": {"mean": [0.1, 1e300], "std": [2.0, 3.0]}, "classes": [True, 2]}
+    path = tmp_path / "net.npz"
+    net.save(path)
+    assert Network.load(path).info == net.info
+    net.info = {"bad": float("nan")}
+    with pytest.raises(ValueError, match="info must hold JSON"):
+        net.save(tmp_path / "other.npz")
+    net.info = {"bad": object()}
+    with pytest.raises(ValueError, match="info must hold JSON"):
+        net.save(tmp_path / "other.npz")
+    assert not (tmp_path / "other.npz").exists()
+
+
+def test_a_file_without_info_loads_with_an_empty_one(tmp_path):
+    import json
+
+    path = tmp_path / "net.npz"
+    Network([2, 1]).save(path)
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    meta = json.loads(arrays["metadata"].tobytes())
+    del meta["info"]
+    arrays["metadata"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert Network.load(tmp_path / "old.npz").info == {}

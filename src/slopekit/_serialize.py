@@ -32,7 +32,8 @@ from .activations import get
 FORMAT = "slopekit.Network"
 VERSION = 1
 _META = "metadata"
-_FIELDS = ("format", "version", "layer_sizes", "hidden", "output", "dtype", "seed", "init", "history")
+_FIELDS = ("format", "version", "layer_sizes", "hidden", "output", "dtype", "seed", "init", "history", "info")
+_OPTIONAL = ("info",)  # files written before it was added have no "info"
 _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RuntimeError)
 
 
@@ -52,6 +53,18 @@ def _activation_spec(g: Any) -> dict[str, Any]:
     return {"name": g.name, "params": params}
 
 
+def _info(info: Any) -> dict[str, Any]:
+    """``net.info`` checked to be JSON: a dict with string keys, finite numbers only."""
+    if not isinstance(info, dict):
+        raise ValueError(f"save: info must be a dict, got {type(info).__name__}")
+    try:
+        json.dumps(info, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"save: info must hold JSON data only (str keys; str, finite numbers, bool, None, "
+                         f"lists and dicts): {exc}") from None
+    return info
+
+
 def _metadata(net: Any) -> bytes:
     history = net.history
     if not isinstance(history, list) or not all(
@@ -68,6 +81,7 @@ def _metadata(net: Any) -> bytes:
         "seed": net.seed,
         "init": net.init,
         "history": [float(v) for v in history],
+        "info": _info(net.info),
     }
     return json.dumps(meta, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
@@ -120,7 +134,7 @@ def _read_metadata(arr: np.ndarray) -> dict[str, Any]:
         raise _Corrupt(f"not a saved slopekit network (format {meta.get('format')!r}, expected {FORMAT!r})")
     if meta.get("version") != VERSION:
         raise _Corrupt(f"format version {meta.get('version')!r}; this slopekit reads version {VERSION}")
-    missing = [k for k in _FIELDS if k not in meta]
+    missing = [k for k in _FIELDS if k not in meta and k not in _OPTIONAL]
     unexpected = sorted(k for k in meta if k not in _FIELDS)
     if missing or unexpected:
         raise _Corrupt(f"metadata fields: missing {missing}, unexpected {unexpected}")
@@ -186,6 +200,10 @@ def _build(cls: type, archive: Any) -> Any:
         params.append(arr)
     net._W, net._b = params[0::2], params[1::2]
     net.history = history
+    info = meta.get("info", {})
+    if not isinstance(info, dict):
+        raise _Corrupt(f"'info' must be a JSON object, got {type(info).__name__}")
+    net.info = info
     return net
 
 

@@ -14,6 +14,7 @@ single-sample :math:`z, a, da, dz` become the matrices :math:`Z, A, dA, dZ`.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
@@ -256,6 +257,11 @@ class Network:
     ----------
     history : list of float
         The training loss of each epoch of the last `fit` (see there).
+    info : dict
+        Free JSON data saved and loaded with the network (`save`): what the
+        caller needs to use it again, such as column names, classes or
+        scaling statistics (``slopekit train`` keeps these there). Empty at
+        first.
 
     Notes
     -----
@@ -316,6 +322,7 @@ class Network:
         self._W: list[np.ndarray] = []
         self._b: list[np.ndarray] = []
         self.history: list[float] = []
+        self.info: dict[str, Any] = {}
 
     # -- what the network is ------------------------------------------------------------------
 
@@ -400,6 +407,7 @@ class Network:
         new._W = [W.astype(new._dtype) for W in self._W]
         new._b = [b.astype(new._dtype) for b in self._b]
         new.history = list(self.history)
+        new.info = json.loads(json.dumps(self.info))
         return new
 
     # -- parameters ---------------------------------------------------------------------------
@@ -865,7 +873,7 @@ class Network:
         """Write the network to one ``.npz`` file at ``path`` (exactly that name).
 
         The file holds the parameters as arrays and the architecture, seed and
-        `history` as JSON text in a ``uint8`` array: nothing is pickled. The
+        `history` and `info` as JSON text in a ``uint8`` array: nothing is pickled. The
         write is atomic: a temporary file in the same directory, renamed over
         ``path`` once complete, so a crash never leaves half a model.
 
