@@ -21,6 +21,7 @@ element alone. A class whose kernels mix elements (softmax) sets
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -188,6 +189,86 @@ class Activation:
             return result[()]
         return result
 
+    # -- what a network layer calls ------------------------------------------------------
+
+    def layer_kernels(self, dtype: Any, n_elements: int, xp: Any = None) -> tuple[Callable, Callable]:
+        r"""The two calls a network layer makes: ``(forward, backward)``, the fastest that give `__call__`'s bits.
+
+        Parameters
+        ----------
+        dtype : dtype
+            The layer's floating dtype.
+        n_elements : int
+            The size of the layer's arrays (rows times units): large arrays
+            run in blocks across the thread pool, small ones in one piece.
+        xp : array namespace, optional
+            None for NumPy arrays; otherwise the namespace of the arrays
+            (PyTorch, CuPy, JAX, array-api-strict), for the functional form.
+
+        Returns
+        -------
+        forward, backward : callable
+            With NumPy (``xp`` None): ``forward(z, a)`` writes :math:`a = g(z)`
+            into ``a``, and ``backward(da, z, a, dz)`` writes
+            :math:`dz = da \cdot g'(z)` into ``dz``, the slope taken from the
+            cached ``a`` where `has_derivative_from_output` says it can be, else
+            from ``z``. The arrays are C-contiguous, of ``dtype`` and
+            ``n_elements`` elements, and no two overlap; nothing checks that.
+            With ``xp``: ``forward(z)`` returns ``a`` and ``backward(da, z, a)``
+            returns ``dz``, new arrays of ``z``'s library and device.
+
+        Notes
+        -----
+        The choice between the kernel itself (arrays below the block size),
+        the blocked run, and the public methods (for a subclass that overrides
+        `__call__` or `backward`) is made here, once per layer, so a network
+        never names a kernel. Every choice gives the bits of ``g(z, out=a)``
+        and ``g.backward(da, a=a, out=dz)`` (or ``z=z``).
+
+        Examples
+        --------
+        >>> import numpy as np, slopekit
+        >>> forward, backward = slopekit.tanh.layer_kernels(np.float64, 3)
+        >>> z, a, dz = np.array([-1.0, 0.0, 2.0]), np.empty(3), np.empty(3)
+        >>> forward(z, a)
+        >>> backward(np.ones(3), z, a, dz)
+        >>> bool(np.array_equal(dz, slopekit.tanh.backward(np.ones(3), a=a)))
+        True
+        """
+        from_output = bool(self.has_derivative_from_output)
+        if xp is not None:
+            kernel = "_from_output" if from_output else "_derivative"
+
+            def forward_xp(z):
+                return self._run_xp("_value", xp, z)
+
+            def backward_xp(da, z, a):
+                return self._backward_xp(kernel, xp, da, a if from_output else z)
+
+            return forward_xp, backward_xp
+        cls = type(self)
+        if cls.__call__ is not Activation.__call__ or cls.backward is not Activation.backward:
+            return _public_kernels(self, from_output)
+        dtype = np.dtype(dtype)
+        kernel = "_from_output" if from_output else "_derivative"
+        bare = (dtype in (np.dtype(np.float32), np.dtype(np.float64)) and cls._run_np is Activation._run_np
+                and cls._backward_np is Activation._backward_np)
+        if bare and n_elements < self._blocked_from("_value", dtype):
+            forward = getattr(self, "_value_np")  # what _run_np runs for such arrays, without its checks
+        else:
+            def forward(z, a):
+                self._run_np("_value", z, a)
+        if bare and n_elements < self._blocked_from(kernel, dtype):
+            slope, multiply = getattr(self, kernel + "_np"), np.multiply
+
+            def backward(da, z, a, dz):  # what _backward_np does for such arrays: the slope, then times da
+                slope(a if from_output else z, dz)
+                multiply(dz, da, out=dz)
+        else:
+            def backward(da, z, a, dz):
+                self._backward_np(kernel, da, a if from_output else z, dz)
+        return forward, backward
+
     # -- machinery ----------------------------------------------------------------------
 
     def _apply(self, kernel: str, x: Any, out: Any, argname: str, method: str) -> Any:
@@ -275,6 +356,21 @@ BLOCKED_FROM = 1 << 17
 #: 1e7 float32: 3.1 against 5.3 ms).
 LIGHT_BLOCKED_BYTES = 6 << 20
 _NEVER = 1 << 62
+
+
+def _public_kernels(g: Activation, from_output: bool) -> tuple[Callable, Callable]:
+    """`Activation.layer_kernels` through the public methods, for a subclass that overrides them."""
+
+    def forward(z, a):
+        g(z, out=a)
+
+    def backward(da, z, a, dz):
+        if from_output:
+            g.backward(da, a=a, out=dz)
+        else:
+            g.backward(da, z=z, out=dz)
+
+    return forward, backward
 
 
 def _one_order(*arrays: np.ndarray) -> bool:
