@@ -148,9 +148,22 @@ def test_full_batch_training_leaves_rng_alone_and_rng_is_checked():
     rng = np.random.RandomState(5)
     Network([2, 4, 1], "tanh", seed=4).fit(X, y, epochs=2, learning_rate=0.1, rng=rng)
     assert rng.randint(10**9) == np.random.RandomState(5).randint(10**9)
-    for bad in (3, "seed", np.random.SeedSequence(1)):
-        with pytest.raises(TypeError, match="rng must be a numpy.random.RandomState or numpy.random.Generator"):
+    for bad in (3.0, "seed", np.random.SeedSequence(1), True):
+        with pytest.raises(TypeError, match="rng must be a numpy.random.RandomState, a numpy.random.Generator or an "
+                                           "integer seed"):
             Network([2, 4, 1], "tanh").fit(X, y, epochs=1, learning_rate=0.1, batch_size=7, rng=bad)
+    with pytest.raises(ValueError, match="seed must lie in"):
+        Network([2, 4, 1], "tanh").fit(X, y, epochs=1, learning_rate=0.1, batch_size=7, rng=-1)
+
+
+def test_an_integer_rng_seeds_the_shuffles_like_a_random_state():
+    X, y = flower_like(n=30)
+    a = Network([2, 4, 1], "tanh", seed=4).fit(X, y, epochs=3, learning_rate=0.1, batch_size=7, rng=9)
+    b = Network([2, 4, 1], "tanh", seed=4).fit(X, y, epochs=3, learning_rate=0.1, batch_size=7,
+                                               rng=np.random.RandomState(9))
+    c = Network([2, 4, 1], "tanh", seed=4).fit(X, y, epochs=3, learning_rate=0.1, batch_size=7)
+    assert_same_parameters(a, b)
+    assert not np.array_equal(a.parameters()["W1"], c.parameters()["W1"])
 
 
 def test_mini_batch_history_is_the_mean_of_the_batch_losses():

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _backends, _flat
 from ._atomic import replacing
 from .activations import get
 
@@ -65,6 +66,12 @@ def _info(info: Any) -> dict[str, Any]:
     return info
 
 
+def _host_dtype_name(dtype: Any) -> str:
+    """The name of the NumPy dtype a network's parameters are saved in (bfloat16: float32, exactly)."""
+    name = _backends.dtype_name(dtype)
+    return "float32" if name == "bfloat16" else name
+
+
 def _metadata(net: Any) -> bytes:
     history = net.history
     if not isinstance(history, list) or not all(
@@ -77,7 +84,7 @@ def _metadata(net: Any) -> bytes:
         "layer_sizes": list(net.layer_sizes),
         "hidden": [_activation_spec(g) for g in net.hidden],
         "output": net.output,
-        "dtype": net.dtype.name,
+        "dtype": _host_dtype_name(net.dtype),
         "seed": net.seed,
         "init": net.init,
         "history": [float(v) for v in history],
@@ -95,7 +102,8 @@ def save(net: Any, path: str | os.PathLike) -> None:
     if os.path.isdir(path):
         raise IsADirectoryError(f"save: cannot write {path!r}: it is a folder; give a file name such as model.npz")
     arrays = {_META: np.frombuffer(_metadata(net), dtype=np.uint8)}
-    arrays.update(zip(net._names(), net._param_list()))
+    host = {name: _backends.to_numpy(p, _backends.library_of(p, "save", name)) for name, p in net.parameters().items()}
+    arrays.update(host)
     with replacing(path, "wb") as f:
         np.savez(f, **arrays)
 
@@ -169,36 +177,38 @@ def _build(cls: type, archive: Any) -> Any:
     if _META not in names:
         raise _Corrupt(f"no {_META!r} array: not a saved slopekit network")
     meta = _read_metadata(_read_array(archive, _META))
-    if meta["dtype"] not in ("float32", "float64"):
-        raise _Corrupt(f"dtype must be 'float32' or 'float64', got {meta['dtype']!r}")
+    if meta["dtype"] not in ("float16", "float32", "float64"):
+        raise _Corrupt(f"dtype must be 'float16', 'float32' or 'float64', got {meta['dtype']!r}")
     if not isinstance(meta["layer_sizes"], list) or (meta["init"] is not None and not isinstance(meta["init"], str)):
         raise _Corrupt("'layer_sizes' must be a list and 'init' a string or null")
     if not isinstance(meta["seed"], int) or isinstance(meta["seed"], bool):
         raise _Corrupt(f"'seed' must be an integer, got {meta['seed']!r}")
-    net = cls.__new__(cls)
-    hidden = _hidden_from(meta["hidden"])
-    try:
-        net._configure(meta["layer_sizes"], hidden, meta["output"], meta["dtype"], meta["seed"], meta["init"])
-    except (TypeError, ValueError) as exc:
-        raise _Corrupt(f"invalid architecture: {exc}") from None
-    history = _history_from(meta["history"])
-    expected = net._names()
+    sizes = meta["layer_sizes"]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes) or len(sizes) < 2:
+        raise _Corrupt(f"invalid architecture: layer_sizes must be at least 2 positive integers, got {sizes!r}")
+    expected = [f"{p}{l}" for l in range(1, len(sizes)) for p in "Wb"]
     missing = [k for k in expected if k not in names]
     unexpected = sorted(k for k in names if k not in expected and k != _META)
     if missing or unexpected:
         raise _Corrupt(f"arrays: missing {missing}, unexpected {unexpected} (expected {expected})")
-    params = []
-    for name, shape in zip(expected, net._shapes()):
+    itemsize = np.dtype(meta["dtype"]).itemsize
+    params = {}
+    for name, shape in zip(expected, _flat.shapes_of(sizes)):  # checked before the network allocates any
         arr = _read_array(archive, name)
-        if arr.dtype.kind != "f" or arr.dtype.itemsize != net.dtype.itemsize:
-            raise _Corrupt(f"array {name!r} has dtype {arr.dtype}, expected {net.dtype}")
+        if arr.dtype.kind != "f" or arr.dtype.itemsize != itemsize:
+            raise _Corrupt(f"array {name!r} has dtype {arr.dtype}, expected {meta['dtype']}")
         if arr.shape != shape:
             raise _Corrupt(f"array {name!r} has shape {arr.shape}, expected {shape}")
-        arr = np.ascontiguousarray(arr, dtype=net.dtype)  # native byte order, C order
         if not np.isfinite(arr).all():
             raise _Corrupt(f"array {name!r} contains NaN or infinity")
-        params.append(arr)
-    net._W, net._b = params[0::2], params[1::2]
+        params[name] = arr
+    hidden = _hidden_from(meta["hidden"])
+    try:
+        net = cls(sizes, hidden, meta["output"], dtype=meta["dtype"], seed=meta["seed"], init=meta["init"])
+    except (TypeError, ValueError) as exc:
+        raise _Corrupt(f"invalid architecture: {exc}") from None
+    history = _history_from(meta["history"])
+    net.set_parameters(params)  # copies into the network's dtype (native byte order, C order)
     net.history = history
     info = meta.get("info", {})
     if not isinstance(info, dict):

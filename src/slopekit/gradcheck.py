@@ -62,6 +62,7 @@ def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0
     >>> slopekit.gradient_check(net, X, y) < 1e-7
     True
     """
+    from . import _backends
     from .network import Network
 
     if not isinstance(net, Network):
@@ -69,25 +70,27 @@ def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0
     eps = _params.real("gradient_check", "eps", eps)
     if eps <= 0:
         raise ValueError(f"gradient_check: eps must be positive, got {eps!r}")
-    work = net._copy(dtype=np.float64)
-    analytic = np.concatenate([g.ravel() for g in work.gradients(X, y, l2=l2).values()])
-    X, Y = work._data(X, y, "gradient_check")
-    n = X.shape[0]
-    buf = work._buffers(n)
-
-    def loss() -> float:
-        return work._forward_loss(X, Y, buf) + work._penalty(l2, n)
+    X = _backends.to_numpy(X, _backends.library_of(X, "gradient_check", "X"))
+    y = _backends.to_numpy(y, _backends.library_of(y, "gradient_check", "y"))
+    params = {k: _backends.to_numpy(p, _backends.library_of(p, "gradient_check", k)).astype(np.float64)
+              for k, p in net.parameters().items()}
+    work = Network(net.layer_sizes, list(net.hidden), net.output, seed=net.seed, dtype=np.float64, init=net.init)
+    work.set_parameters(params)
+    try:
+        analytic = np.concatenate([g.ravel() for g in work.gradients(X, y, l2=l2).values()])
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(str(exc).replace("gradients:", "gradient_check:", 1)) from None
 
     numeric = np.empty_like(analytic)
     i = 0
-    for theta in work._param_list():
-        flat = theta.reshape(-1)  # a view: perturbing it perturbs the copy
+    for theta in params.values():
+        flat = theta.reshape(-1)  # a view: perturbing it perturbs params
         for j in range(flat.size):
             original = flat[j]
             flat[j] = original + eps
-            plus, loss_plus = flat[j], loss()
+            plus, loss_plus = flat[j], work.set_parameters(params).loss(X, y, l2=l2)
             flat[j] = original - eps
-            minus, loss_minus = flat[j], loss()
+            minus, loss_minus = flat[j], work.set_parameters(params).loss(X, y, l2=l2)
             flat[j] = original
             numeric[i] = (loss_plus - loss_minus) / (plus - minus)
             i += 1

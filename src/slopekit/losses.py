@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .activations import Sigmoid
+from .activations import Activation, Identity, Sigmoid, Softmax
 
 __all__ = [
     "BinaryCrossEntropy",
@@ -42,7 +42,6 @@ __all__ = [
     "softmax",
 ]
 
-_sigmoid = Sigmoid()
 _sum, _max = np.add.reduce, np.maximum.reduce  # what np.sum and np.max call for arrays
 
 
@@ -63,6 +62,8 @@ class OutputLoss:
 
     output: ClassVar[str]
     loss_name: ClassVar[str]
+    #: The output activation itself, whose kernels compute :math:`a = g(z)`.
+    activation: ClassVar[Activation]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -91,23 +92,40 @@ class OutputLoss:
 
     def activate(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The output activation :math:`a = g(z)`, written into ``out``."""
+        return self.activation(z, out=out)
+
+    def forward(self, z: np.ndarray, Y: np.ndarray, a: np.ndarray, scratch: tuple[np.ndarray, ...],
+                activate: Any = None) -> float:
+        """Write :math:`a = g(z)` into ``a`` and return the mean loss, computed stably from ``z``.
+
+        ``activate(z, a)``, when given, is the output activation's forward
+        from `slopekit.Activation.layer_kernels` (what a network passes);
+        otherwise `activate` is called.
+        """
+        (activate or self.activate)(z, a)
+        return self._loss(z, Y, scratch)
+
+    def _loss(self, z: np.ndarray, Y: np.ndarray, scratch: tuple[np.ndarray, ...]) -> float:
         raise NotImplementedError
 
-    def forward(self, z: np.ndarray, Y: np.ndarray, a: np.ndarray, scratch: tuple[np.ndarray, ...]) -> float:
-        """Write :math:`a = g(z)` into ``a`` and return the mean loss, computed stably from ``z``."""
+    def forward_xp(self, xp: Any, z: Any, Y: Any, activate: Any) -> tuple[Any, Any]:
+        """`forward` for arrays of the namespace ``xp``: ``(a, mean loss as a 0-d array)``, nothing in place."""
         raise NotImplementedError
+
+    def predict_xp(self, xp: Any, z: Any) -> Any:
+        """`predict` for arrays of the namespace ``xp``."""
+        raise NotImplementedError
+
+    def proba_xp(self, xp: Any, z: Any) -> Any:
+        """`proba` for arrays of the namespace ``xp``."""
+        return self.proba(z)
 
     def scale(self, n_samples: int, n_outputs: int) -> float:
         """The loss's mean is its sum times this factor."""
         return 1.0 / n_samples
 
-    def delta(self, a: np.ndarray, Y: np.ndarray, out: np.ndarray, factor: float = 1.0) -> np.ndarray:
-        r"""The slope of the mean loss with respect to :math:`z`: :math:`dz = (a - Y)/n`, times ``factor``.
-
-        ``factor`` lets a caller fold a constant (an optimizer's learning rate,
-        see `slopekit.optimizers.Stepper.fold`) into this small array instead
-        of into every gradient; with the default 1 the result is exactly
-        :math:`(a - Y)/n`.
+    def delta(self, a: np.ndarray, Y: np.ndarray, out: np.ndarray) -> np.ndarray:
+        r"""The slope of the mean loss with respect to :math:`z`: :math:`dz = (a - Y) \cdot` `scale`.
 
         Why :math:`a - Y`: by the chain rule :math:`dz = da \cdot g'(z)`, and
         for each matched pair the two factors cancel to :math:`a - y`.
@@ -121,7 +139,7 @@ class OutputLoss:
         product has underflowed to 0, still gets its exact slope.
         """
         np.subtract(a, Y, out=out)
-        np.multiply(out, self.scale(*a.shape) * factor, out=out)
+        np.multiply(out, self.scale(*a.shape), out=out)
         return out
 
     def predict(self, z: np.ndarray) -> np.ndarray:
@@ -175,6 +193,7 @@ class BinaryCrossEntropy(OutputLoss):
 
     output = "sigmoid"
     loss_name = "binary_cross_entropy"
+    activation = Sigmoid()
 
     def check_n_outputs(self, n_outputs: int) -> None:
         if n_outputs != 1:
@@ -196,11 +215,7 @@ class BinaryCrossEntropy(OutputLoss):
     def scratch(self, n_samples, n_outputs, dtype):
         return (np.empty((n_samples, 1), dtype), np.empty((n_samples, 1), dtype))
 
-    def activate(self, z, out):
-        return _sigmoid(z, out=out)
-
-    def forward(self, z, Y, a, scratch):
-        _sigmoid._run_np("_value", z, a)  # = _sigmoid(z, out=a) without the checks of a public call
+    def _loss(self, z, Y, scratch):
         t, u = scratch
         np.multiply(Y, -2.0, out=t)
         np.add(t, 1.0, out=t)
@@ -212,12 +227,23 @@ class BinaryCrossEntropy(OutputLoss):
         np.add(t, u, out=t)  # softplus(t)
         return float(_sum(t, axis=None)) / z.shape[0]
 
+    def forward_xp(self, xp, z, Y, activate):
+        t = (1.0 - 2.0 * Y) * z  # -z for y = 1, z for y = 0
+        softplus = xp.maximum(t, xp.zeros_like(t)) + xp.log1p(xp.exp(-xp.abs(t)))
+        return activate(z), xp.sum(softplus) / z.shape[0]
+
     def predict(self, z):
         return (z[:, 0] > 0).astype(np.int64)  # a > 1/2 exactly when z > 0
 
+    def predict_xp(self, xp, z):
+        return xp.astype(z[:, 0] > 0, xp.int64)
+
     def proba(self, z):
         both = np.concatenate([-z, z], axis=1)
-        return _sigmoid(both, out=both)  # 1 - a computed as sigma(-z): no cancellation
+        return self.activation(both, out=both)  # 1 - a computed as sigma(-z): no cancellation
+
+    def proba_xp(self, xp, z):
+        return self.activation(xp.concat([-z, z], axis=1))
 
 
 class CategoricalCrossEntropy(OutputLoss):
@@ -237,6 +263,7 @@ class CategoricalCrossEntropy(OutputLoss):
 
     output = "softmax"
     loss_name = "categorical_cross_entropy"
+    activation = Softmax(axis=-1)
 
     def check_n_outputs(self, n_outputs: int) -> None:
         if n_outputs < 2:
@@ -259,27 +286,34 @@ class CategoricalCrossEntropy(OutputLoss):
         return Y
 
     def scratch(self, n_samples, n_outputs, dtype):
-        return (np.empty((n_samples, n_outputs), dtype), np.empty((n_samples, 1), dtype),
-                np.empty((n_samples, 1), dtype))
+        return (np.empty((n_samples, n_outputs), dtype), np.empty((n_samples, n_outputs), dtype),
+                np.empty((n_samples, 1), dtype), np.empty((n_samples, 1), dtype))
 
-    def activate(self, z, out):
-        return softmax(z, out=out)
-
-    def forward(self, z, Y, a, scratch):
-        t, row_max, row_sum = scratch
+    def _loss(self, z, Y, scratch):
+        t, e, row_max, row_sum = scratch
         _max(z, axis=1, keepdims=True, out=row_max)  # np.max and np.sum, without their Python wrappers
         np.subtract(z, row_max, out=t)  # t = z - max z <= 0
-        np.exp(t, out=a)
-        _sum(a, axis=1, keepdims=True, out=row_sum)  # >= 1
-        np.divide(a, row_sum, out=a)  # the softmax
+        np.exp(t, out=e)
+        _sum(e, axis=1, keepdims=True, out=row_sum)  # >= 1
         np.log(row_sum, out=row_sum)
         return (float(_sum(row_sum, axis=None)) - float(np.vdot(t, Y))) / z.shape[0]
+
+    def forward_xp(self, xp, z, Y, activate):
+        t = z - xp.max(z, axis=1, keepdims=True)
+        log_sum = xp.log(xp.sum(xp.exp(t), axis=1))
+        return activate(z), (xp.sum(log_sum) - xp.sum(t * Y)) / z.shape[0]
 
     def predict(self, z):
         return np.argmax(z, axis=1).astype(np.int64)
 
+    def predict_xp(self, xp, z):
+        return xp.astype(xp.argmax(z, axis=1), xp.int64)
+
     def proba(self, z):
-        return softmax(z)
+        return self.activation(z)
+
+    def proba_xp(self, xp, z):
+        return self.activation(z)
 
 
 class HalfSquaredError(OutputLoss):
@@ -297,6 +331,7 @@ class HalfSquaredError(OutputLoss):
 
     output = "identity"
     loss_name = "half_squared_error"
+    activation = Identity()
 
     def check_n_outputs(self, n_outputs: int) -> None:
         pass
@@ -324,14 +359,24 @@ class HalfSquaredError(OutputLoss):
             np.copyto(out, z)
         return out
 
-    def forward(self, z, Y, a, scratch):
-        self.activate(z, a)
+    def forward(self, z, Y, a, scratch, activate=None):
+        self.activate(z, a)  # a network's a is its z: nothing to do then
+        return self._loss(z, Y, scratch)
+
+    def _loss(self, z, Y, scratch):
         (diff,) = scratch
         np.subtract(z, Y, out=diff)
         return 0.5 * float(np.vdot(diff, diff)) * self.scale(*z.shape)
 
+    def forward_xp(self, xp, z, Y, activate):
+        diff = z - Y
+        return z, 0.5 * xp.sum(diff * diff) * self.scale(*z.shape)
+
     def predict(self, z):
         return z[:, 0].copy() if z.shape[1] == 1 else z.copy()
+
+    def predict_xp(self, xp, z):
+        return z[:, 0] if z.shape[1] == 1 else z
 
 
 _OUTPUTS: dict[str, OutputLoss] = {
@@ -416,12 +461,7 @@ def softmax(z: Any, *, out: np.ndarray | None = None) -> np.ndarray:
            [1. , 0. ]])
     """
     z = _as_2d(z, "softmax") if not isinstance(z, np.ndarray) or z.ndim != 2 else z
-    if out is None:
-        out = np.empty(z.shape, z.dtype if z.dtype.kind == "f" else np.float64)
-    np.subtract(z, np.max(z, axis=1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    np.divide(out, np.sum(out, axis=1, keepdims=True), out=out)
-    return out
+    return CategoricalCrossEntropy.activation(z, out=out)
 
 
 def binary_cross_entropy(z: Any, y: Any) -> float:

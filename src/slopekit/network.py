@@ -3,18 +3,19 @@ r"""A fully connected network trained by backpropagation and gradient descent (l
 The backward pass is built on the activation objects: each hidden layer's
 :math:`dZ` is ``g.backward(dA, a=A)``, the lecture's slope from the cached
 output (:math:`a(1 - a)` for the sigmoid, :math:`1 - a^2` for tanh), wherever
-the activation has that shortcut, and ``g.backward(dA, z=Z)`` otherwise. (On
-its own preallocated buffers the network runs the kernels behind ``g(z)`` and
-``g.backward`` directly, skipping the argument checks of a public call, with
-the same results; an activation that overrides those methods is called
-through them.)
+the activation has that shortcut, and ``g.backward(dA, z=Z)`` otherwise
+(through `slopekit.Activation.layer_kernels`, which gives those calls' bits).
 Batches of samples are the rows of a matrix, as in scikit-learn; the lecture's
 single-sample :math:`z, a, da, dz` become the matrices :math:`Z, A, dA, dZ`.
+
+This module checks what callers pass and keeps the parameters; the algorithm
+is `slopekit._backprop`, run by an engine for the arrays' library
+(`slopekit._engine_numpy`, `slopekit._engine_xp`), and the training loop is
+`slopekit._training`. See ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -23,13 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _params, losses, optimizers
+from . import _backends, _engine_numpy, _engine_xp, _flat, _params, _training, losses, optimizers
 from .activations import Activation, LeakyReLU, ReLU, get
 
 __all__ = ["Network"]
 
 _INITS = ("glorot", "he", "small")
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # -- checking what callers pass -----------------------------------------------------------
@@ -69,16 +69,6 @@ def _along_units(acts: tuple[Activation, ...]) -> tuple[Activation, ...]:
                              "array is (n_samples, n_units)), so a prediction would depend on the other samples; "
                              "use axis=-1")
     return acts
-
-
-def _dtype(dtype: Any) -> np.dtype:
-    try:
-        result = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}") from None
-    if result not in _DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {result}")
-    return result
 
 
 def _seed(seed: Any) -> int:
@@ -137,87 +127,6 @@ def _init_std(init: str | None, g: Activation | None, fan_in: int, fan_out: int)
     return math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def _lean(g: Activation) -> tuple[bool, bool]:
-    """How the network calls a hidden activation: ``(direct, from_output)``.
-
-    ``direct``: the activation keeps the public `Activation.__call__` and
-    `Activation.backward`, so the network may call the kernels behind them
-    (``_run_np``, ``_backward_np``) on its own buffers and skip the checks
-    every public call makes, with the same results. A subclass that
-    overrides either public method gets called through it instead.
-    ``from_output``: the backward pass takes the slope from the cached output.
-    """
-    cls = type(g)
-    direct = cls.__call__ is Activation.__call__ and cls.backward is Activation.backward
-    return direct, bool(g.has_derivative_from_output)
-
-
-def _bare(g: Activation, lean: tuple[bool, bool], kernel: str, size: int, dtype: np.dtype) -> Callable | None:
-    """The NumPy kernel ``g.<kernel>_np`` itself, when the network may call it straight on its buffers.
-
-    That is when `_lean` allows direct calls, the activation keeps the base
-    class's `~Activation._run_np` and `~Activation._backward_np` (which would
-    run the same kernel, after checks that the network's buffers always pass:
-    one memory order, float32 or float64, no overlap), and arrays of ``size``
-    elements run in one piece rather than in blocks. It saves a few
-    microseconds of Python per call, which a mini-batch step makes four of
-    in a two-hidden-layer network. None otherwise.
-    """
-    cls = type(g)
-    if not lean[0] or cls._run_np is not Activation._run_np or cls._backward_np is not Activation._backward_np:
-        return None
-    if size >= g._blocked_from(kernel, dtype):
-        return None
-    return getattr(g, kernel + "_np")
-
-
-class _Buffers:
-    """The arrays of one forward and backward pass over ``rows`` samples, allocated once.
-
-    Lists are indexed by the layer ``l`` as in the lecture (index 0 unused):
-    ``Z[l]``, ``A[l]`` of shape ``(rows, n_l)``; ``dA[l]`` for the hidden
-    layers; ``dZ[l]``; ``scratch`` for the output loss; ``ones``, a row of
-    ones that sums over the samples by a matrix product. With ``batch``,
-    ``X`` and ``Y`` hold one mini-batch's shuffled inputs and targets (else None).
-    """
-
-    __slots__ = ("rows", "Z", "A", "dA", "dZ", "scratch", "ones", "X", "Y", "value_np", "slope_np")
-
-    def __init__(self, sizes: tuple[int, ...], rows: int, dtype: np.dtype, head: losses.OutputLoss,
-                 batch: bool = False, hidden: Sequence[Activation] = (),
-                 lean: Sequence[tuple[bool, bool]] = ()):
-        self.rows = rows
-        # value_np[l], slope_np[l]: hidden layer l's bare NumPy kernels (`_bare`), or None.
-        self.value_np = [None] + [_bare(g, f, "_value", rows * n, dtype)
-                                  for g, f, n in zip(hidden, lean, sizes[1:-1])]
-        self.slope_np = [None] + [_bare(g, f, "_from_output" if f[1] else "_derivative", rows * n, dtype)
-                                  for g, f, n in zip(hidden, lean, sizes[1:-1])]
-        self.ones = np.ones(rows, dtype)
-        self.X = np.empty((rows, sizes[0]), dtype) if batch else None
-        self.Y = np.empty((rows, sizes[-1]), dtype) if batch else None
-        self.Z = [None] + [np.empty((rows, n), dtype) for n in sizes[1:]]
-        self.A = [None] + [np.empty((rows, n), dtype) for n in sizes[1:-1]]
-        self.A.append(self.Z[-1] if head.output == "identity" else np.empty((rows, sizes[-1]), dtype))
-        self.dA = [None] + [np.empty((rows, n), dtype) for n in sizes[1:-1]] + [None]
-        self.dZ = [None] + [np.empty((rows, n), dtype) for n in sizes[1:]]
-        self.scratch = head.scratch(rows, sizes[-1], dtype)
-
-    def first(self, rows: int) -> _Buffers:
-        """Views of the first ``rows`` rows (for a last, smaller mini-batch)."""
-        view = object.__new__(_Buffers)
-        view.rows = rows
-        view.value_np, view.slope_np = self.value_np, self.slope_np  # fewer rows: still below the block size
-        for name in ("Z", "A", "dA", "dZ"):
-            setattr(view, name, [None if x is None else x[:rows] for x in getattr(self, name)])
-        view.scratch = tuple(x[:rows] for x in self.scratch)
-        view.ones = self.ones[:rows]
-        view.X = None if self.X is None else self.X[:rows]
-        view.Y = None if self.Y is None else self.Y[:rows]
-        return view
-
-
-# -- the network ----------------------------------------------------------------------------
-
 
 class Network:
     r"""A fully connected neural network trained by backpropagation and gradient descent.
@@ -243,9 +152,13 @@ class Network:
         Seeds NumPy's ``RandomState`` for the initial weights and the
         mini-batch shuffles; None picks one at random (kept in `seed`).
         ``RandomState``'s stream never changes between NumPy versions (NEP 19).
-    dtype : numpy.float32 or numpy.float64, default numpy.float64
+    dtype : dtype or None, default None
         The dtype of every parameter and of every array of training: data is
-        converted once, and float32 stays float32 end to end.
+        converted once, and float32 stays float32 end to end. float16,
+        bfloat16 (in libraries that have it), float32 and float64, of NumPy
+        or any library, or by name. None follows the training data: `fit`
+        and `partial_fit` take ``X``'s floating dtype (float64 for integer
+        data, and before any training).
     init : {None, "he", "glorot", "small"}, default None
         The initial weights :math:`W_l \sim \mathcal N(0, \sigma^2)`: ``"he"``
         :math:`\sigma^2 = 2 / ((1 + s^2) n_{l-1})` (:math:`s` a Leaky ReLU's
@@ -256,7 +169,8 @@ class Network:
     Attributes
     ----------
     history : list of float
-        The training loss of each epoch of the last `fit` (see there).
+        The training loss of each epoch of the last `fit` (see there), and one
+        more per `partial_fit` since.
     info : dict
         Free JSON data saved and loaded with the network (`save`): what the
         caller needs to use it again, such as column names, classes or
@@ -286,6 +200,11 @@ class Network:
     allows. (For ``"identity"`` with :math:`k` outputs the mean also runs over
     the outputs, so :math:`dZ_L = (A_L - Y) / (nk)`.)
 
+    The parameters live in one array library on one device: NumPy at first,
+    and the library of the data of the last `fit` or `partial_fit` after it
+    (or of `to`). The other methods take arrays of that library and answer
+    in it.
+
     Examples
     --------
     >>> import slopekit
@@ -301,14 +220,19 @@ class Network:
     """
 
     def __init__(self, layer_sizes: Sequence[int], hidden: Any = "relu", output: str = "sigmoid", *,
-                 seed: int | None = 0, dtype: Any = np.float64, init: str | None = None):
+                 seed: int | None = 0, dtype: Any = None, init: str | None = None):
         self._configure(layer_sizes, hidden, output, dtype, seed, init)
         rng = np.random.RandomState(self._seed)
         acts = (*self._hidden, None)
+        dtype = np.dtype(self._dtype_name) if self._dtype_name != "bfloat16" else np.dtype(np.float32)
+        params = []
         for fan_in, fan_out, g in zip(self._sizes[:-1], self._sizes[1:], acts):
             std = _init_std(self._init, g, fan_in, fan_out)
-            self._W.append((rng.randn(fan_out, fan_in) * std).astype(self._dtype))
-            self._b.append(np.zeros(fan_out, self._dtype))
+            params += [(rng.randn(fan_out, fan_in) * std).astype(dtype), np.zeros(fan_out, dtype)]
+        self._params = params
+        if self._dtype_name == "bfloat16":  # NumPy has none: the network starts out in a library that has it
+            raise ValueError("dtype bfloat16 does not exist in NumPy, where a network starts; create it with "
+                             "float32 and move it with net.to(tensor, dtype=...) or fit it on bfloat16 tensors")
 
     def _configure(self, layer_sizes, hidden, output, dtype, seed, init) -> None:
         """Check the architecture and set everything but the parameters."""
@@ -317,10 +241,14 @@ class Network:
         head = losses.for_output(output)
         head.check_n_outputs(sizes[-1])
         self._sizes, self._hidden, self._head = sizes, acts, head
-        self._lean = tuple(_lean(g) for g in acts)
-        self._dtype, self._seed, self._init = _dtype(dtype), _seed(seed), _init(init)
-        self._W: list[np.ndarray] = []
-        self._b: list[np.ndarray] = []
+        self._follow_dtype = dtype is None  # None: the dtype follows the training data's
+        self._dtype_name = "float64" if dtype is None else _dtype_name(dtype)
+        self._seed, self._init = _seed(seed), _init(init)
+        self._xp: Any = None  # the parameters' array namespace; None for NumPy
+        self._device: Any = None
+        self._params: list[Any] = []
+        self._P: np.ndarray | None = None  # NumPy: the flat array the parameters are views of, once trained
+        self._training: Any = None  # what partial_fit continues: a _training.Training and its settings
         self.history: list[float] = []
         self.info: dict[str, Any] = {}
 
@@ -342,9 +270,9 @@ class Network:
         return self._head.output
 
     @property
-    def dtype(self) -> np.dtype:
-        """The dtype of the parameters and of training."""
-        return self._dtype
+    def dtype(self) -> Any:
+        """The dtype of the parameters and of training, in the parameters' library (a ``numpy.dtype`` for NumPy)."""
+        return _backends.dtype_of(self._dtype_name, self._xp)
 
     @property
     def seed(self) -> int:
@@ -356,6 +284,16 @@ class Network:
         """The initialisation asked for (None: a default per activation)."""
         return self._init
 
+    @property
+    def device(self) -> Any:
+        """The device of the parameters (None for NumPy)."""
+        return self._device
+
+    @property
+    def array_namespace(self) -> Any:
+        """The array-API namespace of the parameters' library (``numpy`` itself for NumPy)."""
+        return np if self._xp is None else self._xp
+
     def __repr__(self) -> str:
         def spec(g: Activation) -> str:
             try:
@@ -366,58 +304,40 @@ class Network:
 
         specs = [spec(g) for g in self._hidden]
         hidden = specs[0] if len(set(specs)) == 1 else "[" + ", ".join(specs) + "]"
+        dtype = self._dtype_name
+        where = "" if self._xp is None else f", library={_backends.library_name(self._xp)!r}, device={self._device!r}"
         return (f"Network({list(self._sizes)}, hidden={hidden}, output={self.output!r}, seed={self._seed}, "
-                f"dtype={self._dtype.name!r}, init={self._init!r})")
+                f"dtype={dtype!r}, init={self._init!r}{where})")
 
     def _names(self) -> list[str]:
         return [f"{p}{l}" for l in range(1, len(self._sizes)) for p in "Wb"]
 
-    def _shapes(self) -> list[tuple[int, ...]]:
-        shapes: list[tuple[int, ...]] = []
-        for n_prev, n in zip(self._sizes[:-1], self._sizes[1:]):
-            shapes += [(n, n_prev), (n,)]
-        return shapes
+    def _weights_and_biases(self) -> tuple[list[Any], list[Any]]:
+        return self._params[0::2], self._params[1::2]
 
-    def _param_list(self) -> list[np.ndarray]:
-        """The live parameter arrays ``[W1, b1, W2, b2, ...]``, in the order of `_names`."""
-        return [p for pair in zip(self._W, self._b) for p in pair]
-
-    def _flat_parameters(self) -> tuple[list[np.ndarray], np.ndarray]:
-        """The live parameters as views of one flat array ``P``, moving them there if they are not yet.
+    def _flat_parameters(self) -> np.ndarray:
+        """NumPy: the flat array ``P`` the parameters are views of, moving them there if they are not yet.
 
         Training keeps them so: a gradient-descent update, and the copy kept
         against divergence, are then one call over all parameters.
         """
-        params = self._param_list()
-        flat = optimizers._flat_of(params)
-        if flat is None:
-            flat = np.empty(sum(p.size for p in params), self._dtype)
-            views = optimizers._views(flat, [p.shape for p in params])
-            for view, p in zip(views, params):
+        if self._P is None or self._P.dtype != np.dtype(self._dtype_name):
+            P = np.empty(sum(p.size for p in self._params), self._params[0].dtype)
+            views = _flat.views(P, [p.shape for p in self._params])
+            for view, p in zip(views, self._params):
                 np.copyto(view, p)
-            self._W, self._b = views[0::2], views[1::2]
-            params = views
-        return params, flat
-
-    def _copy(self, dtype: Any = None) -> Network:
-        """An independent copy, optionally converted to another dtype."""
-        new = object.__new__(type(self))
-        new._configure(self._sizes, self._hidden, self.output, self._dtype if dtype is None else dtype,
-                       self._seed, self._init)
-        new._W = [W.astype(new._dtype) for W in self._W]
-        new._b = [b.astype(new._dtype) for b in self._b]
-        new.history = list(self.history)
-        new.info = json.loads(json.dumps(self.info))
-        return new
+            self._P, self._params = P, views
+        return self._P
 
     # -- parameters ---------------------------------------------------------------------------
 
-    def parameters(self) -> dict[str, np.ndarray]:
+    def parameters(self) -> dict[str, Any]:
         """Copies of the parameters: ``{"W1": W1, "b1": b1, "W2": ..., ...}``.
 
         :math:`W_l` has shape :math:`(n_l, n_{l-1})`, :math:`b_l` shape
-        :math:`(n_l,)`, in the network's dtype. Changing them does not change
-        the network; `set_parameters` does.
+        :math:`(n_l,)`, in the network's dtype, arrays of the parameters'
+        library on their device. Changing them does not change the network;
+        `set_parameters` does.
 
         Examples
         --------
@@ -428,7 +348,9 @@ class Network:
         >>> bool(net.parameters()["W2"].any())
         True
         """
-        return {name: p.copy() for name, p in zip(self._names(), self._param_list())}
+        if self._xp is None:
+            return {name: p.copy() for name, p in zip(self._names(), self._params)}
+        return {name: _backends.copy(p, self._xp) for name, p in zip(self._names(), self._params)}
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> Network:
         """Replace every parameter.
@@ -437,8 +359,9 @@ class Network:
         ----------
         parameters : mapping
             Exactly the names of `parameters` (``"W1"``, ``"b1"``, ...), each an
-            array_like of real numbers of the right shape. Values are copied
-            and converted to the network's dtype.
+            array_like of real numbers of the right shape, of any array
+            library. Values are copied and converted to the network's dtype,
+            library and device.
 
         Returns
         -------
@@ -472,10 +395,13 @@ class Network:
         unexpected = [k for k in parameters if k not in expected]
         if missing or unexpected:
             raise ValueError(f"{who}: expected exactly {expected}; missing {missing}, unexpected {unexpected}")
+        host_dtype = _host_dtype(self._dtype_name)
         arrays = []
-        for name, shape in zip(expected, self._shapes()):
+        for name, shape in zip(expected, _flat.shapes_of(self._sizes)):
+            value = parameters[name]
             try:
-                value = np.asarray(parameters[name])
+                value = _backends.to_numpy(value, _backends.library_of(value, who, name))
+                value = np.asarray(value)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{who}: {name} is not an array: {exc}") from None
             if value.dtype.kind not in "iuf":
@@ -483,125 +409,179 @@ class Network:
             if value.shape != shape:
                 raise ValueError(f"{who}: {name} has shape {value.shape}, expected {shape}")
             with np.errstate(over="ignore"):
-                value = np.array(value, dtype=self._dtype, order="C", copy=True)
+                value = np.array(value, dtype=host_dtype, order="C", copy=True)
             if not np.isfinite(value).all():
-                raise ValueError(f"{who}: {name} contains NaN or infinity (in {self._dtype.name})")
+                raise ValueError(f"{who}: {name} contains NaN or infinity (in {self._dtype_name})")
             arrays.append(value)
-        self._W, self._b = arrays[0::2], arrays[1::2]
+        if self._xp is not None:
+            self._params = [_backends.from_numpy(p, self._xp, self._device, self.dtype) for p in arrays]
+        elif self._P is not None:  # keep the flat array (an optimizer's state refers to its views)
+            for view, p in zip(self._params, arrays):
+                np.copyto(view, p)
+        else:
+            self._params = arrays
+        if self._training is not None and self._xp is not None:
+            self._training[0].saved = list(self._params)
         return self
+
+    # -- libraries and devices ------------------------------------------------------------------
+
+    def to(self, like: Any, device: Any = None, *, dtype: Any = None) -> Network:
+        """Move the parameters (and any optimizer state `partial_fit` keeps) to another library or device.
+
+        Parameters
+        ----------
+        like : array or array namespace
+            An array of the library to move to (its device is the default
+            ``device``), or a namespace: ``numpy``, ``torch``, ``cupy``,
+            ``jax.numpy``, ``array_api_strict``, or one from
+            ``array_api_compat``.
+        device : optional
+            The device, in the library's terms (``"cuda"``, ``torch.device("cuda:1")``).
+        dtype : optional
+            A floating dtype to convert to as well (any library's, or its name).
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np, slopekit
+        >>> net = slopekit.Network([2, 3, 1])
+        >>> net.to(np) is net
+        True
+        """
+        xp = _backends.namespace(like)
+        if device is None and xp is not None and hasattr(like, "shape"):
+            device = _backends.device_of(like, xp)
+        name = self._dtype_name if dtype is None else _dtype_name(dtype)
+        if dtype is not None:
+            self._follow_dtype = False
+        self._move(xp, device, name)
+        return self
+
+    def _move(self, xp: Any, device: Any, dtype_name: str) -> None:
+        """Put the parameters (and the kept optimizer state) in ``xp`` on ``device`` in ``dtype_name``."""
+        if (_backends.same_library(xp, self._xp) and (xp is None or device == self._device)
+                and dtype_name == self._dtype_name):
+            return
+        if xp is None and dtype_name == "bfloat16":
+            raise ValueError("NumPy has no bfloat16: pass dtype=numpy.float32 (or another) to move there")
+        kept = self._training
+        state = kept[0].optimizer_state() if kept is not None else None
+        host = [_backends.to_numpy(p, self._xp) for p in self._params]
+        target = _backends.dtype_of(dtype_name, xp)
+        self._xp, self._device, self._dtype_name = xp, device if xp is not None else None, dtype_name
+        self._P = None
+        if xp is None:
+            self._params = [np.array(p, dtype=target, order="C", copy=True) for p in host]
+        else:
+            self._params = [_backends.from_numpy(p, xp, device, target) for p in host]
+        self._training = None
+        if kept is not None:
+            training = self._new_training(kept[0].rule)
+            training.load_optimizer_state(state)
+            training.shuffle, training.shuffle_seed = kept[0].shuffle, kept[0].shuffle_seed
+            self._training = (training, kept[1])
+
+    def _index(self, idx: np.ndarray) -> Any:
+        """Row indices as an integer array of the parameters' library, on their device."""
+        xp = self._xp
+        return xp.asarray(idx, device=self._device) if self._device is not None else xp.asarray(idx)
 
     # -- data -----------------------------------------------------------------------------------
 
-    def _features(self, X: Any, who: str) -> np.ndarray:
-        """``X`` as a 2-D array of the network's dtype; the caller's array is never written to."""
+    def _library(self, X: Any, who: str, *, follow: bool) -> None:
+        """Check that ``X`` is of the parameters' library, or (``follow``: training) move the parameters to it."""
+        xp = _backends.library_of(X, who, "X")
+        device = _backends.device_of(X, xp)
+        dtype = self._dtype_name
+        if follow and self._follow_dtype:
+            dtype = _data_dtype(X, xp) or dtype
+        if follow:
+            self._move(xp, device, dtype)
+            return
+        if not _backends.same_library(xp, self._xp):
+            raise TypeError(f"{who}: X is a {_backends.library_name(xp)} array but the network's parameters are "
+                            f"{_backends.library_name(self._xp)} arrays; move the network with net.to(X) (or "
+                            f"pass {_backends.library_name(self._xp)} arrays)")
+        if xp is not None and device != self._device:
+            raise TypeError(f"{who}: X is on device {device!r} but the network's parameters are on "
+                            f"{self._device!r}; move the network with net.to(X)")
+
+    def _features(self, X: Any, who: str) -> Any:
+        """``X`` as a 2-D array of the network's dtype and library; the caller's array is never written to."""
+        if self._xp is not None:
+            return self._features_xp(X, who)
         try:
             arr = np.asarray(X)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{who}: X is not an array: {exc}") from None
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{who}: X must hold real numbers, got dtype {arr.dtype}")
-        n0 = self._sizes[0]
-        if arr.ndim != 2:
-            raise ValueError(f"{who}: X must be 2-D, shape (n_samples, {n0}), got shape {arr.shape}; use "
-                             "X.reshape(1, -1) for a single sample or X.reshape(-1, 1) for a single feature")
-        if arr.shape[0] == 0:
-            raise ValueError(f"{who}: X is empty (0 samples); expected at least 1")
-        if arr.shape[1] != n0:
-            hint = ("; if your samples are columns, as in the course's notation, pass X.T"
-                    if arr.shape[0] == n0 else "")
-            raise ValueError(f"{who}: X has {arr.shape[1]} features, but the network expects {n0} "
-                             f"(layer_sizes[0]){hint}")
+        self._check_shape(arr.shape, who)
         with np.errstate(over="ignore"):
-            arr = arr.astype(self._dtype, copy=False)
+            arr = arr.astype(self.dtype, copy=False)
         if not np.isfinite(arr).all():
-            raise ValueError(f"{who}: X contains NaN or infinity (in {self._dtype.name})")
+            raise ValueError(f"{who}: X contains NaN or infinity (in {self._dtype_name})")
         return arr
 
-    def _buffers(self, rows: int, batch: bool = False) -> _Buffers:
-        return _Buffers(self._sizes, rows, self._dtype, self._head, batch, self._hidden, self._lean)
+    def _features_xp(self, X: Any, who: str) -> Any:
+        xp = self._xp
+        X = _backends.detach(X, xp)
+        if not (xp.isdtype(X.dtype, "real floating") or xp.isdtype(X.dtype, ("integral", "bool"))):
+            raise TypeError(f"{who}: X must hold real numbers, got dtype {X.dtype}")
+        self._check_shape(tuple(X.shape), who)
+        X = xp.astype(X, self.dtype)
+        if not bool(xp.all(xp.isfinite(X))):
+            raise ValueError(f"{who}: X contains NaN or infinity (in {self._dtype_name})")
+        return X
 
-    def _data(self, X: Any, y: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
+    def _check_shape(self, shape: tuple[int, ...], who: str) -> None:
+        n0 = self._sizes[0]
+        if len(shape) != 2:
+            raise ValueError(f"{who}: X must be 2-D, shape (n_samples, {n0}), got shape {shape}; use "
+                             "X.reshape(1, -1) for a single sample or X.reshape(-1, 1) for a single feature")
+        if shape[0] == 0:
+            raise ValueError(f"{who}: X is empty (0 samples); expected at least 1")
+        if shape[1] != n0:
+            hint = "; if your samples are columns, as in the course's notation, pass X.T" if shape[0] == n0 else ""
+            raise ValueError(f"{who}: X has {shape[1]} features, but the network expects {n0} "
+                             f"(layer_sizes[0]){hint}")
+
+    def _targets(self, y: Any, n: int, who: str) -> Any:
+        """The labels or targets ``y`` checked and encoded as ``Y``, ``(n, n_outputs)``, in the network's library."""
+        if self._xp is None:
+            return self._head.targets(y, n, self._sizes[-1], self.dtype, who)
+        y_xp = _backends.library_of(y, who, "y")
+        if y_xp is not None and not _backends.same_library(y_xp, self._xp):
+            raise TypeError(f"{who}: y is a {_backends.library_name(y_xp)} array but X is a "
+                            f"{_backends.library_name(self._xp)} array; pass both from one library")
+        y_host = _backends.to_numpy(y, y_xp)
+        Y = self._head.targets(y_host, n, self._sizes[-1], _host_dtype(self._dtype_name), who)
+        return _backends.from_numpy(Y, self._xp, self._device, self.dtype)
+
+    def _data(self, X: Any, y: Any, who: str, *, follow: bool = False) -> tuple[Any, Any]:
+        self._library(X, who, follow=follow)
         X = self._features(X, who)
-        return X, self._head.targets(y, X.shape[0], self._sizes[-1], self._dtype, who)
+        return X, self._targets(y, X.shape[0], who)
 
-    # -- forward and backward -----------------------------------------------------------------
-
-    def _forward(self, X: np.ndarray, buf: _Buffers) -> np.ndarray:
-        """Fill ``buf.Z`` and the hidden ``buf.A``; return the output layer's :math:`Z_L`."""
-        A, Zs, As, last = X, buf.Z, buf.A, len(self._W)
-        for l, (W, b) in enumerate(zip(self._W, self._b), start=1):
-            Z = np.matmul(A, W.T, out=Zs[l])
-            np.add(Z, b, out=Z)  # Z_l = A_{l-1} W_l^T + b_l
-            if l < last:  # A_l = g_l(Z_l)
-                g = self._hidden[l - 1]
-                bare = buf.value_np[l]
-                if bare is not None:  # the kernel behind g(Z, out=A), called straight: same result
-                    A = As[l]
-                    bare(Z, A)
-                elif self._lean[l - 1][0]:  # g(Z, out=A) without a public call's checks: same result
-                    A = As[l]
-                    g._run_np("_value", Z, A)
-                else:
-                    A = g(Z, out=As[l])
-        return Z
-
-    def _forward_loss(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers) -> float:
-        """The forward pass through the output activation; returns the mean loss."""
-        Z = self._forward(X, buf)
-        return self._head.forward(Z, Y, buf.A[-1], buf.scratch)
-
-    def _backward(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers,
-                  dW: list[np.ndarray], db: list[np.ndarray], factor: float = 1.0) -> None:
-        """Backpropagation: write :math:`dW_l, db_l` of the mean loss into ``dW[l-1], db[l-1]``.
-
-        With ``factor``, the gradients come out multiplied by it: it is folded
-        into :math:`dZ_L`, the smallest array, and every later product is
-        linear in it (`fit` folds an optimizer's learning rate this way).
-        """
-        L = len(self._W)
-        # dZ_L = (A_L - Y) / n. This is the whole slope of the loss at the output's
-        # pre-activation only because output and loss are a matched pair (sigmoid with
-        # binary cross-entropy, softmax with categorical cross-entropy, identity with squared
-        # error): there dL/dA_L * g'(Z_L) cancels to A_L - Y. Any other pair needs the full
-        # product dA_L * g'(Z_L). See losses.OutputLoss.delta.
-        As, dZs, ones = buf.A, buf.dZ, buf.ones
-        dZ = self._head.delta(As[L], Y, out=dZs[L], factor=factor)
-        for l in range(L, 0, -1):
-            A_prev = As[l - 1] if l > 1 else X
-            np.matmul(dZ.T, A_prev, out=dW[l - 1])  # dW_l = dZ_l^T A_{l-1}
-            np.matmul(ones, dZ, out=db[l - 1])  # db_l = sum of dZ_l over the samples (one BLAS call)
-            if l == 1:
-                break
-            dA = np.matmul(dZ, self._W[l - 1], out=buf.dA[l - 1])  # dA_{l-1} = dZ_l W_l
-            g = self._hidden[l - 2]
-            direct, from_output = self._lean[l - 2]
-            bare = buf.slope_np[l - 1]
-            if bare is not None:  # what _backward_np does below its block size: slope, then times dA
-                dZ = dZs[l - 1]
-                bare(As[l - 1] if from_output else buf.Z[l - 1], dZ)
-                np.multiply(dZ, dA, out=dZ)
-            elif direct:  # g.backward(dA, a= or z=, out=dZ) without a public call's checks: same result
-                dZ = dZs[l - 1]
-                if from_output:
-                    g._backward_np("_from_output", dA, As[l - 1], dZ)
-                else:
-                    g._backward_np("_derivative", dA, buf.Z[l - 1], dZ)
-            elif from_output:  # the lecture's way: g'(z) from the cached a
-                dZ = g.backward(dA, a=As[l - 1], out=dZs[l - 1])
-            else:  # e.g. ReLU(at_zero=1): a = 0 cannot tell z < 0 from z = 0
-                dZ = g.backward(dA, z=buf.Z[l - 1], out=dZs[l - 1])
+    def _layers(self, rows: int) -> Any:
+        """The engine's `~slopekit._backprop.Layers` for one pass over ``rows`` samples."""
+        if self._xp is None:
+            return _engine_numpy.NumpyLayers(self._sizes, self._hidden, self._head, self.dtype, rows)
+        return _engine_xp.XpLayers(self._xp, self._sizes, self._hidden, self._head, self.dtype, rows)
 
     def _penalty(self, l2: float, n: int) -> float:
         r""":math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert^2`, the L2 term of the loss."""
         if not l2:
             return 0.0
-        return l2 / (2.0 * n) * math.fsum(float(np.vdot(W, W)) for W in self._W)
-
-    def _add_l2(self, dW: list[np.ndarray], factor: float, work: list[np.ndarray]) -> None:
-        """``dW_l += factor * W_l``, the slope of the L2 term, without temporaries."""
-        for g, W, w in zip(dW, self._W, work):
-            np.multiply(W, factor, out=w)
-            np.add(g, w, out=g)
+        W = self._params[0::2]
+        if self._xp is None:
+            return l2 / (2.0 * n) * math.fsum(float(np.vdot(W_l, W_l)) for W_l in W)
+        xp = self._xp
+        return l2 / (2.0 * n) * math.fsum(float(xp.sum(W_l * W_l)) for W_l in W)
 
     # -- the loss and its gradient ---------------------------------------------------------------
 
@@ -610,7 +590,8 @@ class Network:
 
         Parameters
         ----------
-        X : array_like of shape (n_samples, n_features)
+        X : array of shape (n_samples, n_features)
+            NumPy or any array-API library's (that of the parameters).
         y : array_like
             Labels 0/1 of shape ``(n_samples,)`` or ``(n_samples, 1)`` for
             ``"sigmoid"``; integer labels of shape ``(n_samples,)`` for
@@ -639,12 +620,9 @@ class Network:
         >>> net.loss([[1.0, 0.0]], [0])  # a = 1 for label 0: large, but finite
         1000.0
         """
-        X, Y = self._data(X, y, "loss")
-        l2 = _non_negative_real("loss", "l2", l2)
-        buf = self._buffers(X.shape[0])
-        return self._forward_loss(X, Y, buf) + self._penalty(l2, X.shape[0])
+        return self.loss_and_gradients(X, y, l2=l2, _who="loss", _gradients=False)[0]
 
-    def gradients(self, X: Any, y: Any, *, l2: float = 0.0) -> dict[str, np.ndarray]:
+    def gradients(self, X: Any, y: Any, *, l2: float = 0.0) -> dict[str, Any]:
         r"""The exact gradient of `loss` by vectorised backpropagation.
 
         Parameters
@@ -656,7 +634,7 @@ class Network:
         -------
         dict
             ``{"W1": dW1, "b1": db1, ...}``, new arrays shaped like the
-            parameters, in the network's dtype. With ``l2``,
+            parameters, in the network's dtype and library. With ``l2``,
             :math:`dW_l` gains :math:`\frac{\lambda}{n} W_l`.
 
         Examples
@@ -670,30 +648,105 @@ class Network:
         >>> slopekit.gradient_check(net, X, y) < 1e-7
         True
         """
-        X, Y = self._data(X, y, "gradients")
-        l2 = _non_negative_real("gradients", "l2", l2)
+        return self.loss_and_gradients(X, y, l2=l2, _who="gradients")[1]
+
+    def loss_and_gradients(self, X: Any, y: Any, *, l2: float = 0.0, reduction: str = "mean",
+                           _who: str = "loss_and_gradients", _gradients: bool = True) -> tuple[float, dict[str, Any]]:
+        r"""The loss and its gradient from one forward pass: ``(loss, gradients)``.
+
+        Parameters
+        ----------
+        X, y, l2
+            As for `loss`.
+        reduction : {"mean", "sum"}, default "mean"
+            ``"mean"``: exactly ``(loss(X, y, l2=l2), gradients(X, y, l2=l2))``.
+            ``"sum"``: the sums over the samples of the data term, :math:`n`
+            times the mean, so that shards of a data set can be added up
+            (divide the totals by the total number of samples).
+
+        Returns
+        -------
+        loss : float
+        gradients : dict
+            As `gradients` returns.
+
+        Raises
+        ------
+        ValueError
+            For ``reduction="sum"`` with ``l2`` other than 0: the penalty
+            belongs to the whole data set, not to one shard (add
+            :math:`\frac{\lambda}{n} W_l` to the summed :math:`dW_l` once).
+
+        Examples
+        --------
+        >>> import numpy as np, slopekit
+        >>> net = slopekit.Network([2, 3, 1], hidden="tanh")
+        >>> X, y = np.random.RandomState(0).randn(8, 2), np.arange(8) % 2
+        >>> loss, grads = net.loss_and_gradients(X, y)
+        >>> loss == net.loss(X, y)
+        True
+        >>> total, sums = net.loss_and_gradients(X, y, reduction="sum")
+        >>> bool(np.allclose(sums["W1"], 8 * grads["W1"])) and abs(total - 8 * loss) < 1e-12
+        True
+        """
+        who = _who
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"{who}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        X, Y = self._data(X, y, who)
+        l2 = _non_negative_real(who, "l2", l2)
+        if reduction == "sum" and l2:
+            raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs to "
+                             "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
         n = X.shape[0]
-        buf = self._buffers(n)
-        self._forward_loss(X, Y, buf)
-        dW = [np.empty_like(W) for W in self._W]
-        db = [np.empty_like(b) for b in self._b]
-        self._backward(X, Y, buf, dW, db)
+        layers = self._layers(n)
+        W, b = self._weights_and_biases()
+        loss = float(layers.forward_loss(X, Y, W, b))
+        if not _gradients:
+            return loss + self._penalty(l2, n), {}
+        grads = layers.backward(X, Y, W, float(n) if reduction == "sum" else 1.0)
+        if self._xp is None:
+            grads = [g.copy() for g in grads]
         if l2:
-            self._add_l2(dW, l2 / n, [np.empty_like(W) for W in self._W])
-        return dict(zip(self._names(), (g for pair in zip(dW, db) for g in pair)))
+            grads[0::2] = [dW + W_l * (l2 / n) for dW, W_l in zip(grads[0::2], W)]
+        if reduction == "sum":
+            return loss * n, dict(zip(self._names(), grads))
+        return loss + self._penalty(l2, n), dict(zip(self._names(), grads))
 
     # -- training -------------------------------------------------------------------------------
+
+    def _training_arguments(self, who: str, learning_rate: Any, batch_size: Any, optimizer: Any, l2: Any,
+                            rng: Any) -> tuple[float, int | None, optimizers.Optimizer, float]:
+        learning_rate = _positive_real(who, "learning_rate", learning_rate)
+        if batch_size is not None:
+            batch_size = _positive_int(who, "batch_size", batch_size)
+        rule = optimizers.get(optimizer)
+        l2 = _non_negative_real(who, "l2", l2)
+        if rng is not None and not isinstance(rng, (np.random.RandomState, np.random.Generator)):
+            if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
+                raise TypeError(f"{who}: rng must be a numpy.random.RandomState, a numpy.random.Generator or an "
+                                f"integer seed, got {type(rng).__name__}")
+            _seed(rng)
+        return learning_rate, batch_size, rule, l2
+
+    def _new_training(self, rule: optimizers.Optimizer) -> Any:
+        if self._xp is None:
+            return _training.NumpyTraining(self, rule)
+        return _training.XpTraining(self, rule)
 
     def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
             optimizer: str | optimizers.Optimizer = "gd", l2: float = 0.0,
             callback: Callable[[int, float], Any] | None = None, verbose: int = 0,
-            rng: np.random.RandomState | np.random.Generator | None = None) -> Network:
+            rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
         r"""Train by gradient descent on the loss of `loss`; returns ``self``.
 
         Parameters
         ----------
         X, y
-            Training data, as for `loss`; converted once to the network's dtype.
+            Training data, as for `loss`: NumPy arrays or arrays of any
+            array-API library (PyTorch, CuPy, JAX, ...). Training runs in that
+            library, on that device: the parameters move there first (see
+            `to`). Converted once to the network's dtype (with ``dtype=None``,
+            the network takes ``X``'s floating dtype).
         epochs : int
             Passes over the data; positive.
         learning_rate : float
@@ -717,13 +770,15 @@ class Network:
         verbose : int, default 0
             Print the loss every ``verbose`` epochs and after the last; 0 is
             silent.
-        rng : numpy.random.RandomState or numpy.random.Generator, optional
+        rng : numpy.random.RandomState, numpy.random.Generator or int, optional
             Where the mini-batch shuffles come from: each epoch draws one
-            permutation, at its start. The default is a ``RandomState`` seeded
-            by `seed`, afresh for each call, so that `fit` is deterministic;
-            pass one generator to several calls (or save its state in a
-            ``callback``) to continue one sequence of shuffles across them.
-            Full-batch training does not use it.
+            permutation, at its start, from NumPy (whatever the arrays'
+            library, so that every library takes the same batches). The
+            default is a ``RandomState`` seeded by `seed`, afresh for each
+            call, so that `fit` is deterministic; an integer seeds one the
+            same way. Pass one generator to several calls (or save its state
+            in a ``callback``) to continue one sequence of shuffles across
+            them. Full-batch training does not use it.
 
         Returns
         -------
@@ -748,15 +803,15 @@ class Network:
         each measured before its step (scikit-learn's ``loss_curve_``). Both
         include the L2 term.
 
-        Training allocates its buffers once (activations, their slopes, the
-        gradients, the optimizer's state) and every step writes into them; the
-        network's own loop makes no temporaries (an activation's kernel may use
-        a scratch array of its own). The parameters move into one flat array
-        on the first call, so an update is one operation over all of them.
-        Plain gradient descent and momentum fold their constant factor
+        On NumPy arrays, training allocates its buffers once (activations,
+        their slopes, the gradients, the optimizer's state) and every step
+        writes into them; the parameters move into one flat array on the
+        first call, so an update is one operation over all of them. Plain
+        gradient descent and momentum fold their constant factor
         (:math:`\alpha`, :math:`1 - \beta`) into :math:`dZ_L` instead of
         scaling every :math:`dW_l`: the same arithmetic up to rounding in the
-        last bits.
+        last bits. On other libraries every step is functional, on the arrays'
+        device, and no autograd graph is built.
 
         Examples
         --------
@@ -769,57 +824,193 @@ class Network:
         (300, True, True)
         """
         who = "fit"
-        X, Y = self._data(X, y, who)
         epochs = _positive_int(who, "epochs", epochs)
-        learning_rate = _positive_real(who, "learning_rate", learning_rate)
-        if batch_size is not None:
-            batch_size = _positive_int(who, "batch_size", batch_size)
-        rule = optimizers.get(optimizer)
-        l2 = _non_negative_real(who, "l2", l2)
+        learning_rate, batch_size, rule, l2 = self._training_arguments(who, learning_rate, batch_size, optimizer,
+                                                                       l2, rng)
         if callback is not None and not callable(callback):
             raise TypeError(f"{who}: callback must be callable, got {type(callback).__name__}")
-        if rng is not None and not isinstance(rng, (np.random.RandomState, np.random.Generator)):
-            raise TypeError(f"{who}: rng must be a numpy.random.RandomState or numpy.random.Generator, "
-                            f"got {type(rng).__name__}")
         if isinstance(verbose, (bool, np.bool_)):
             verbose = int(verbose)
         if not isinstance(verbose, numbers.Integral) or verbose < 0:
             raise ValueError(f"{who}: verbose must be an integer >= 0 (print every that many epochs), "
                              f"got {verbose!r}")
-        n = X.shape[0]
-        rows = n if batch_size is None else min(batch_size, n)
-
+        self._check_data(X, y, who)
         # Everything is checked: from here on the network changes.
-        run = _Run(self, epochs, learning_rate, rule, l2, callback, int(verbose), rng)
-        buf = self._buffers(rows, batch=rows < n)
+        X, Y = self._data(X, y, who, follow=True)
+        self._training = None  # fit starts the optimizer afresh, and partial_fit after it too
+        training = self._new_training(rule)
+        previous, self.history = self.history, []
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                training.epochs(X, Y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2,
+                                rng=rng, callback=callback, verbose=int(verbose), who=who)
+        except _training.Diverged:
+            if not self.history:
+                self.history = previous if training.stepper is None else []
+            raise
+        return self
+
+    def partial_fit(self, X: Any, y: Any, *, learning_rate: float, optimizer: str | optimizers.Optimizer = "gd",
+                    batch_size: int | None = None, l2: float = 0.0,
+                    rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
+        r"""One epoch of training that continues the optimizer state of the previous `partial_fit`; returns ``self``.
+
+        Parameters
+        ----------
+        X, y, learning_rate, optimizer, batch_size, l2
+            As for `fit`.
+        rng : numpy.random.RandomState, numpy.random.Generator or int, optional
+            As for `fit`. A seed (or None, the network's `seed`) names a
+            generator the network keeps, so that calls with the same seed
+            continue one sequence of shuffles.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        The optimizer's state (step count, velocities, moments) carries over
+        from one call to the next; it restarts when the optimizer or its
+        hyperparameters change, after `fit`, and after `set_optimizer_state`
+        gives another. ``k`` calls with one ``rng`` end with the parameters,
+        bit for bit, of ``fit(..., epochs=k)`` with that ``rng`` (for a seed,
+        the same seed). `history` grows by one loss per call.
+
+        Examples
+        --------
+        >>> import numpy as np, slopekit
+        >>> from slopekit import datasets
+        >>> X, y = datasets.xor()
+        >>> a = slopekit.Network([2, 4, 1], "tanh").fit(X, y, epochs=3, learning_rate=0.5, optimizer="adam")
+        >>> b = slopekit.Network([2, 4, 1], "tanh")
+        >>> for _ in range(3):
+        ...     _ = b.partial_fit(X, y, learning_rate=0.5, optimizer="adam")
+        >>> all(np.array_equal(a.parameters()[k], b.parameters()[k]) for k in a.parameters())
+        True
+        >>> len(b.history)
+        3
+        """
+        who = "partial_fit"
+        learning_rate, batch_size, rule, l2 = self._training_arguments(who, learning_rate, batch_size, optimizer,
+                                                                       l2, rng)
+        self._check_data(X, y, who)
+        X, Y = self._data(X, y, who, follow=True)
+        if self._training is None or self._training[1] != rule:
+            self._training = (self._new_training(rule), rule)
+        training = self._training[0]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            if rows == n:
-                run.full_batch(X, Y, buf)
-            else:
-                run.mini_batches(X, Y, buf)
+            training.epochs(X, Y, epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
+                            who=who)
+        return self
+
+    def _check_data(self, X: Any, y: Any, who: str) -> None:
+        """Check training data in the library it comes in, before the network moves to it."""
+        xp = _backends.library_of(X, who, "X")
+        if xp is None:
+            if self._xp is None:
+                self._data(X, y, who)
+            else:  # checked as NumPy data: the same messages
+                probe = object.__new__(type(self))
+                probe.__dict__.update(self.__dict__)
+                probe._xp, probe._device = None, None
+                probe._data(X, y, who)
+            return
+        self._check_shape(tuple(getattr(X, "shape", ())), who)
+        if not (xp.isdtype(X.dtype, "real floating") or xp.isdtype(X.dtype, ("integral", "bool"))):
+            raise TypeError(f"{who}: X must hold real numbers, got dtype {X.dtype}")
+        if not bool(xp.all(xp.isfinite(_backends.detach(X, xp)))):
+            raise ValueError(f"{who}: X contains NaN or infinity")
+        y_xp = _backends.library_of(y, who, "y")
+        y_host = _backends.to_numpy(_backends.detach(y, y_xp), y_xp)
+        self._head.targets(y_host, X.shape[0], self._sizes[-1], np.float64, who)
+
+    def optimizer_state(self) -> dict[str, Any] | None:
+        """The optimizer state that the next `partial_fit` continues, or None if there is none.
+
+        Returns
+        -------
+        dict or None
+            ``{"optimizer": Optimizer, "t": steps, ...}`` with one list of
+            NumPy arrays per moment (momentum's ``"v"``, Adam's ``"v"`` and
+            ``"s"``), copies. `set_optimizer_state` puts it back, so training
+            can stop and continue exactly (``slopekit train --resume``).
+
+        Examples
+        --------
+        >>> import slopekit
+        >>> from slopekit import datasets
+        >>> X, y = datasets.xor()
+        >>> net = slopekit.Network([2, 3, 1]).partial_fit(X, y, learning_rate=0.1, optimizer="momentum")
+        >>> state = net.optimizer_state()
+        >>> state["optimizer"], state["t"], [v.shape for v in state["v"]]
+        (Momentum(beta=0.9), 1, [(3, 2), (3,), (1, 3), (1,)])
+        """
+        if self._training is None:
+            return None
+        training, rule = self._training
+        return {"optimizer": rule, **training.optimizer_state()}
+
+    def set_optimizer_state(self, state: Mapping[str, Any]) -> Network:
+        """Make the next `partial_fit` continue a saved `optimizer_state`; returns ``self``.
+
+        Raises
+        ------
+        ValueError
+            For a state that does not fit the optimizer or the parameters.
+        TypeError
+            If ``state`` is not a mapping with an ``"optimizer"``.
+        """
+        if not isinstance(state, Mapping) or "optimizer" not in state:
+            raise TypeError("set_optimizer_state: expected a mapping from optimizer_state(), with 'optimizer'")
+        rule = optimizers.get(state["optimizer"])
+        training = self._new_training(rule)
+        training.load_optimizer_state({k: v for k, v in state.items() if k != "optimizer"})
+        self._training = (training, rule)
         return self
 
     # -- using the network ------------------------------------------------------------------------
 
-    def _output_z(self, X: Any, who: str) -> np.ndarray:
+    def _output_z(self, X: Any, who: str) -> Any:
+        """:math:`Z_L` for the rows of ``X``, computed in chunks of rows so that memory stays bounded."""
+        self._library(X, who, follow=False)
         X = self._features(X, who)
-        return self._forward(X, self._buffers(X.shape[0]))
+        n = X.shape[0]
+        W, b = self._weights_and_biases()
+        rows = min(n, max(1024, _CHUNK_ELEMENTS // max(self._sizes[1:])))
+        if rows == n:
+            return self._layers(n).forward(X, W, b)
+        layers = self._layers(rows)
+        if self._xp is None:
+            Z = np.empty((n, self._sizes[-1]), self.dtype)
+            for start in range(0, n, rows):
+                part = X[start:start + rows]
+                pass_ = layers if part.shape[0] == rows else layers.first(part.shape[0])
+                Z[start:start + rows] = pass_.forward(part, W, b)
+            return Z
+        return self._xp.concat([layers.forward(X[start:start + rows], W, b) for start in range(0, n, rows)], axis=0)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> Any:
         """Predictions for the rows of ``X``.
 
         Returns
         -------
-        ndarray
-            Class labels (int64, shape ``(n_samples,)``) for ``"sigmoid"``
-            (1 where :math:`a > 1/2`, that is :math:`z > 0`) and ``"softmax"``
-            (the most probable class); the outputs themselves for
-            ``"identity"``, shape ``(n_samples,)`` for one output and
-            ``(n_samples, n_outputs)`` otherwise.
-        """
-        return self._head.predict(self._output_z(X, "predict"))
+        array
+            In ``X``'s library and on its device: class labels (int64,
+            shape ``(n_samples,)``) for ``"sigmoid"`` (1 where :math:`a > 1/2`,
+            that is :math:`z > 0`) and ``"softmax"`` (the most probable class);
+            the outputs themselves for ``"identity"``, shape ``(n_samples,)``
+            for one output and ``(n_samples, n_outputs)`` otherwise.
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+        Raises
+        ------
+        TypeError
+            If ``X`` is of another library (or device) than the parameters.
+        """
+        Z = self._output_z(X, "predict")
+        return self._head.predict(Z) if self._xp is None else self._head.predict_xp(self._xp, Z)
+
+    def predict_proba(self, X: Any) -> Any:
         """Class probabilities, shape ``(n_samples, n_classes)``, rows summing to 1.
 
         For ``"sigmoid"`` the columns are :math:`(1 - a, a)`, as in scikit-learn.
@@ -840,7 +1031,8 @@ class Network:
         if self.output == "identity":
             raise TypeError("predict_proba: output='identity' is a regression and has no class probabilities; "
                             "use predict")
-        return self._head.proba(self._output_z(X, "predict_proba"))
+        Z = self._output_z(X, "predict_proba")
+        return self._head.proba(Z) if self._xp is None else self._head.proba_xp(self._xp, Z)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification; the coefficient of determination :math:`R^2` for ``"identity"``.
@@ -855,8 +1047,10 @@ class Network:
         >>> net.score([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])  # y = 2x + 1 exactly
         1.0
         """
-        X, Y = self._data(X, y, "score")
-        Z = self._forward(X, self._buffers(X.shape[0]))
+        self._library(X, "score", follow=False)
+        Xc = self._features(X, "score")
+        Y = _backends.to_numpy(self._targets(y, Xc.shape[0], "score"), self._xp)
+        Z = _backends.to_numpy(self._output_z(X, "score"), self._xp)
         if self.output == "identity":
             Y64, Z64 = Y.astype(np.float64), Z.astype(np.float64)
             residual = ((Y64 - Z64) ** 2).sum(axis=0)
@@ -872,10 +1066,12 @@ class Network:
     def save(self, path: str | os.PathLike) -> None:
         """Write the network to one ``.npz`` file at ``path`` (exactly that name).
 
-        The file holds the parameters as arrays and the architecture, seed and
-        `history` and `info` as JSON text in a ``uint8`` array: nothing is pickled. The
-        write is atomic: a temporary file in the same directory, renamed over
-        ``path`` once complete, so a crash never leaves half a model.
+        The file holds the parameters as NumPy arrays (from any library and
+        device; bfloat16 as float32, exactly) and the architecture, seed,
+        `history` and `info` as JSON text in a ``uint8`` array: nothing is
+        pickled. The write is atomic: a temporary file in the same directory,
+        renamed over ``path`` once complete, so a crash never leaves half a
+        model.
 
         Raises
         ------
@@ -903,7 +1099,7 @@ class Network:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Network:
-        """Read a network written by `save`.
+        """Read a network written by `save`; its parameters are NumPy arrays.
 
         Nothing in the file is executed: arrays are read with
         ``allow_pickle=False`` and the metadata is JSON.
@@ -923,109 +1119,45 @@ class Network:
         return _serialize.load(cls, path)
 
 
-class _Run:
-    """One call of `Network.fit`: the training loops and their bookkeeping.
+#: The most elements of the widest layer's array that `Network.predict` and its kin allocate at once.
+_CHUNK_ELEMENTS = 1 << 22
 
-    The parameters live in one flat array ``P`` (`Network._flat_parameters`)
-    and their gradients in another, ``G``, tiled the same way, so the copy
-    kept against divergence and a gradient-descent update are one call each.
-    The optimizer's `~slopekit.optimizers.Stepper.fold` factor (the learning
-    rate for plain gradient descent) is folded into the output layer's
-    :math:`dZ_L` and reaches every gradient through the products.
-    """
 
-    def __init__(self, net: Network, epochs: int, learning_rate: float, rule: optimizers.Optimizer,
-                 l2: float, callback: Callable | None, verbose: int,
-                 rng: np.random.RandomState | np.random.Generator | None = None):
-        params, self.P = net._flat_parameters()
-        stepper = rule.start(params)
-        self.net, self.epochs, self.learning_rate = net, epochs, learning_rate
-        self.stepper, self.l2 = stepper, l2
-        self.callback, self.verbose = callback, verbose
-        # A stepper that is not a Stepper subclass (duck-typed: params, t, step) gets unfolded gradients.
-        self.fold = float(stepper.fold(learning_rate)) if hasattr(stepper, "step_folded") else 1.0
-        self.G = np.empty_like(self.P)
-        self.grads = optimizers._views(self.G, [p.shape for p in params])  # [dW1, db1, dW2, ...]
-        self.dW, self.db = self.grads[0::2], self.grads[1::2]  # the same arrays, by kind
-        bound = getattr(stepper, "params", None)
-        same = bound is not None and len(bound) == len(params) and all(a is b for a, b in zip(bound, params))
-        self.flat = (self.P, self.G) if same else None
-        self.saved = self.P.copy()  # the parameters after the last good epoch
-        self.l2_work = [np.empty_like(W) for W in net._W] if l2 else None
-        self.previous_history, net.history = net.history, []
-        self.rng = np.random.RandomState(net.seed) if rng is None else rng  # the mini-batch shuffles
+def _dtype_name(dtype: Any) -> str:
+    """The name of a floating dtype a network may have (NumPy's, another library's, or a name)."""
+    if isinstance(dtype, str):
+        name = dtype.strip().lower()
+    else:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = _backends.dtype_name(dtype)
+    if name not in _backends.FLOAT_NAMES:
+        try:
+            np.dtype(name)
+        except TypeError:
+            raise TypeError(f"dtype must be a floating dtype (float16, bfloat16, float32, float64), "
+                            f"got {dtype!r}") from None
+        raise ValueError(f"dtype must be float16, bfloat16, float32 or float64, got {name}")
+    return name
 
-    def _step(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers, n_total: int) -> None:
-        """Backpropagate the last forward pass on (X, Y) and take one optimizer step."""
-        self.net._backward(X, Y, buf, self.dW, self.db, self.fold)
-        if self.l2:
-            self.net._add_l2(self.dW, self.fold * self.l2 / n_total, self.l2_work)
-        if self.fold == 1.0 and not hasattr(self.stepper, "step_folded"):
-            self.stepper.step(self.grads, self.learning_rate)
-        else:
-            self.stepper.step_folded(self.grads, self.learning_rate, self.flat)
 
-    def _save(self) -> None:
-        np.copyto(self.saved, self.P)
+def _host_dtype(name: str) -> np.dtype:
+    """The NumPy dtype that holds a network dtype's values on the host (bfloat16: float32)."""
+    return np.dtype(np.float32) if name == "bfloat16" else np.dtype(name)
 
-    def _diverged(self, epoch: int, loss: float) -> FloatingPointError:
-        np.copyto(self.P, self.saved)
-        if epoch == 0:
-            self.net.history = self.previous_history
-            return FloatingPointError(f"fit: the loss is {loss} before the first epoch: the parameters or the data "
-                                      f"are too large for {self.net.dtype.name}; nothing was changed")
-        kept = "as before fit" if not self.net.history else f"as after epoch {len(self.net.history)}"
-        return FloatingPointError(
-            f"fit: the loss became {loss} at epoch {epoch} of {self.epochs}: gradient descent diverged. "
-            f"Try a smaller learning_rate than {self.learning_rate:g}; the parameters are left {kept}."
-        )
 
-    def _report(self, epoch: int, loss: float) -> bool:
-        """Record the epoch's loss; True if the callback asks to stop."""
-        self.net.history.append(loss)
-        if self.verbose and (epoch % self.verbose == 0 or epoch == self.epochs):
-            print(f"epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}: loss {loss:.6f}")
-        return self.callback is not None and bool(self.callback(epoch, loss))
-
-    def full_batch(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers) -> None:
-        """One step per epoch on all of (X, Y); epoch e's loss is that of the parameters after its step."""
-        net, n = self.net, X.shape[0]
-        loss = net._forward_loss(X, Y, buf) + net._penalty(self.l2, n)
-        if not math.isfinite(loss):
-            raise self._diverged(0, loss)
-        for epoch in range(1, self.epochs + 1):
-            self._save()
-            self._step(X, Y, buf, n)
-            loss = net._forward_loss(X, Y, buf) + net._penalty(self.l2, n)
-            if not math.isfinite(loss):
-                raise self._diverged(epoch, loss)
-            if self._report(epoch, loss):
-                return
-
-    def mini_batches(self, X: np.ndarray, Y: np.ndarray, buf: _Buffers) -> None:
-        """One step per mini-batch of a fresh shuffle each epoch.
-
-        Each batch's rows are gathered into ``buf.X``, ``buf.Y`` just before
-        use, so they are still in the cache for the first product.
-        """
-        net, n, rows, l2 = self.net, X.shape[0], buf.rows, self.l2
-        rng = self.rng
-        last = buf.first(n % rows) if n % rows else buf
-        take = np.take
-        for epoch in range(1, self.epochs + 1):
-            self._save()
-            order = rng.permutation(n)
-            total = 0.0
-            for start in range(0, n, rows):
-                idx = order[start:start + rows]
-                b = buf if idx.shape[0] == rows else last
-                Xb, Yb = b.X, b.Y
-                take(X, idx, axis=0, out=Xb, mode="clip")  # "clip": no buffering; indices are valid
-                take(Y, idx, axis=0, out=Yb, mode="clip")
-                loss = net._forward_loss(Xb, Yb, b) + (net._penalty(l2, n) if l2 else 0.0)
-                if not math.isfinite(loss):
-                    raise self._diverged(epoch, loss)
-                total += loss * Xb.shape[0]
-                self._step(Xb, Yb, b, n)
-            if self._report(epoch, total / n):
-                return
+def _data_dtype(X: Any, xp: Any) -> str | None:
+    """The floating dtype's name of data ``X``, None for integers or bools (the network keeps its own)."""
+    if xp is None:
+        dtype = getattr(X, "dtype", None)
+        if dtype is None:
+            try:
+                dtype = np.asarray(X).dtype
+            except (TypeError, ValueError):
+                return None
+        return dtype.name if dtype.kind == "f" and dtype.name in _backends.FLOAT_NAMES else None
+    if xp.isdtype(X.dtype, "real floating"):
+        name = _backends.dtype_name(X.dtype)
+        return name if name in _backends.FLOAT_NAMES else None
+    return None

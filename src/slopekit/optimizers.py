@@ -21,30 +21,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _params
+from . import _flat, _params
 
-__all__ = ["Adam", "GradientDescent", "Momentum", "Optimizer", "Stepper", "get", "names"]
-
-
-def _flat_of(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
-    """The 1-D array that ``arrays`` tile, in order and without gaps, or None.
-
-    Each array must be a C-contiguous view of one 1-D contiguous base array,
-    starting where the previous one ends, all of one dtype, together covering
-    the whole base. `slopekit.Network.fit` lays out its parameters and their
-    gradients this way, so that an update over all of them is one ufunc call.
-    """
-    if not arrays:
-        return None
-    base = arrays[0].base
-    if not isinstance(base, np.ndarray) or base.ndim != 1 or not base.flags.c_contiguous:
-        return None
-    dtype, address = base.dtype, base.ctypes.data
-    for a in arrays:
-        if a.base is not base or a.dtype != dtype or not a.flags.c_contiguous or a.ctypes.data != address:
-            return None
-        address += a.nbytes
-    return base if address == base.ctypes.data + base.nbytes else None
+__all__ = ["Adam", "GradientDescent", "Momentum", "Optimizer", "Stepper", "XpStepper", "get", "names"]
 
 
 def _zeros_like_all(params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray | None]:
@@ -53,17 +32,7 @@ def _zeros_like_all(params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.
     if len(dtypes) != 1:
         return [np.zeros_like(p) for p in params], None
     flat = np.zeros(sum(p.size for p in params), dtypes.pop())
-    return _views(flat, [p.shape for p in params]), flat
-
-
-def _views(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
-    """Consecutive C-contiguous views of the 1-D ``flat``, one per shape, tiling it (see `_flat_of`)."""
-    views, start = [], 0
-    for shape in shapes:
-        size = math.prod(shape)
-        views.append(flat[start:start + size].reshape(shape))
-        start += size
-    return views
+    return _flat.views(flat, [p.shape for p in params]), flat
 
 
 class Stepper:
@@ -154,20 +123,101 @@ class Stepper:
         """`step` with ``grads`` already multiplied by ``fold(learning_rate)``.
 
         ``flat``, when given, is ``(P, G)``: 1-D arrays that ``params`` and
-        ``grads`` tile in order (see `_flat_of`), so the update can run as a
-        few calls over all parameters at once. The default ignores it.
+        ``grads`` tile in order (views made by ``slopekit._flat.views``), so
+        the update can run as a few calls over all parameters at once. The
+        default ignores it.
         """
         self.step(grads, learning_rate)
 
 
 class Optimizer:
-    """An update rule; `start` binds it to parameter arrays."""
+    """An update rule; `start` binds it to NumPy parameter arrays, `start_xp` to arrays of any library."""
 
     name: ClassVar[str]
+    #: The names of the running state, one array per parameter each (momentum's ``v``, Adam's ``v``, ``s``).
+    state_names: ClassVar[tuple[str, ...]] = ()
 
     def start(self, params: Sequence[np.ndarray]) -> Stepper:
         """A fresh `Stepper` (zero state) updating ``params`` in place."""
         raise NotImplementedError
+
+    def start_xp(self, xp: Any, params: Sequence[Any]) -> XpStepper:
+        """A fresh `XpStepper` (zero state) for arrays of the array-API namespace ``xp``.
+
+        Raises
+        ------
+        TypeError
+            For an optimizer with no array-API form (one defined outside
+            slopekit that only implements `start`).
+        """
+        if type(self).update_xp is Optimizer.update_xp:
+            raise TypeError(f"optimizer {self!r} has no array-API form (update_xp); train on NumPy arrays, or "
+                            "use 'gd', 'momentum' or 'adam'")
+        return XpStepper(self, xp, params)
+
+    def update_xp(self, xp: Any, t: int, p: Any, dp: Any, state: dict[str, Any], learning_rate: float) -> Any:
+        """One step for one parameter ``p`` of any library: returns the new ``p``; updates ``state`` (its moments).
+
+        ``t`` is the step's number, from 1.
+        """
+        raise NotImplementedError
+
+
+class XpStepper:
+    """The running state of an optimizer over arrays of an array-API namespace, updated functionally.
+
+    `step` returns new parameter arrays rather than writing into them, so it
+    serves libraries whose arrays are immutable (JAX) as well as PyTorch and
+    CuPy. `state` and `load_state` use NumPy arrays, as `Stepper`'s do.
+    """
+
+    def __init__(self, rule: Optimizer, xp: Any, params: Sequence[Any]):
+        self.rule, self.xp, self.t = rule, xp, 0
+        self.moments = {name: [xp.zeros_like(p) for p in params] for name in rule.state_names}
+
+    def step(self, params: Sequence[Any], grads: Sequence[Any], learning_rate: float) -> list[Any]:
+        """The parameters after one step from ``grads`` (new arrays)."""
+        self.t += 1
+        new = []
+        for i, (p, dp) in enumerate(zip(params, grads)):
+            state = {name: arrays[i] for name, arrays in self.moments.items()}
+            new.append(self.rule.update_xp(self.xp, self.t, p, dp, state, learning_rate))
+            for name, arrays in self.moments.items():
+                arrays[i] = state[name]
+        return new
+
+    def state(self) -> dict[str, Any]:
+        """As `Stepper.state`: ``{"t": steps}`` and one list of NumPy arrays per moment."""
+        from ._backends import to_numpy
+
+        state: dict[str, Any] = {"t": int(self.t)}
+        for name, arrays in self.moments.items():
+            state[name] = [np.array(to_numpy(x, self.xp), copy=True) for x in arrays]
+        return state
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """As `Stepper.load_state`, from NumPy arrays (moved to the parameters' library and device)."""
+        from ._backends import device_of, from_numpy
+
+        names = tuple(self.moments)
+        expected = {"t", *names}
+        fresh = "t" in state and int(state["t"]) == 0
+        if not set(state) <= expected or "t" not in state or (not fresh and set(state) != expected):
+            raise ValueError(f"load_state: expected the names {sorted(expected)}, got {sorted(state)}")
+        loaded = {}
+        for name in names:
+            mine = self.moments[name]
+            saved = list(state[name]) if name in state else None
+            if saved is None:
+                loaded[name] = [self.xp.zeros_like(x) for x in mine]
+                continue
+            if len(saved) != len(mine) or any(np.shape(x) != tuple(y.shape) for x, y in zip(saved, mine)):
+                raise ValueError(f"load_state: {name} must be {len(mine)} arrays of shapes "
+                                 f"{[tuple(y.shape) for y in mine]}, got {[np.shape(x) for x in saved]}")
+            loaded[name] = [from_numpy(np.asarray(x), self.xp, device_of(y, self.xp), y.dtype)
+                            for x, y in zip(saved, mine)]
+        self.t = int(state["t"])
+        self.moments.update(loaded)
 
 
 class _GradientDescentStepper(Stepper):
@@ -209,6 +259,9 @@ class GradientDescent(Optimizer):
 
     def start(self, params):
         return _GradientDescentStepper(params)
+
+    def update_xp(self, xp, t, p, dp, state, learning_rate):
+        return p - learning_rate * dp
 
 
 class _MomentumStepper(Stepper):
@@ -285,8 +338,15 @@ class Momentum(Optimizer):
             raise ValueError(f"momentum: beta must lie in [0, 1), got {beta!r}")
         object.__setattr__(self, "beta", beta)
 
+    state_names = ("v",)
+
     def start(self, params):
         return _MomentumStepper(params, self.beta)
+
+    def update_xp(self, xp, t, p, dp, state, learning_rate):
+        v = state["v"] * self.beta + dp * (1.0 - self.beta)
+        state["v"] = v
+        return p - v * learning_rate
 
 
 class _AdamStepper(Stepper):
@@ -382,8 +442,18 @@ class Adam(Optimizer):
             raise ValueError(f"adam: eps must be positive, got {eps!r}")
         object.__setattr__(self, "eps", eps)
 
+    state_names = ("v", "s")
+
     def start(self, params):
         return _AdamStepper(params, self.beta1, self.beta2, self.eps)
+
+    def update_xp(self, xp, t, p, dp, state, learning_rate):
+        b1, b2 = self.beta1, self.beta2
+        s = state["s"] * b2 + (dp * dp) * (1.0 - b2)
+        v = state["v"] * b1 + dp * (1.0 - b1)
+        state["v"], state["s"] = v, s
+        denominator = xp.sqrt(s) / math.sqrt(1.0 - b2 ** t) + self.eps
+        return p - (v / denominator) * (learning_rate / (1.0 - b1 ** t))
 
 
 _REGISTRY: dict[str, type[Optimizer]] = {"gd": GradientDescent, "sgd": GradientDescent,

@@ -1,0 +1,182 @@
+"""Which array library an argument comes from, and moving arrays between libraries and devices.
+
+A `slopekit.Network` keeps its parameters in one library on one device; this
+module tells the network what a caller passed (`library_of`), turns a
+library's floating dtypes into names and back (`dtype_name`, `dtype_of`),
+and moves arrays: to NumPy (`to_numpy`) and from NumPy to another library
+(`from_numpy`). NumPy itself is represented by ``None`` as the namespace, as
+in `slopekit._arrays`; everything else by its ``array_api_compat`` namespace.
+Nothing here imports a library the caller has not already imported.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+#: The floating dtypes a network may have, by name, narrowest first.
+FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _compat():
+    import array_api_compat
+
+    return array_api_compat
+
+
+def is_dask(x: Any) -> bool:
+    """Whether ``x`` is a Dask array (checked without importing Dask)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(x, dask_array.Array)
+
+
+def library_of(x: Any, who: str, argname: str) -> Any:
+    """The namespace of an array argument: None for NumPy (and lists, scalars), else its array-API namespace.
+
+    Raises
+    ------
+    TypeError
+        For a Dask array (a network trains on arrays in memory; Dask would be
+        computed whole) and for objects that are not arrays of any library.
+    """
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float, bool)):
+        return None
+    if is_dask(x):
+        raise TypeError(f"{who}: {argname} is a Dask array; a Network trains on arrays held in memory and would "
+                        f"compute it whole. Call {argname}.compute() if it fits in memory")
+    compat = _compat()
+    try:
+        xp = compat.array_namespace(x)
+    except TypeError:
+        return None  # something NumPy may still convert (a pandas DataFrame, a memoryview): checked there
+    return None if compat.is_numpy_namespace(xp) else xp
+
+
+def library_name(xp: Any) -> str:
+    """A short name for messages: ``"numpy"``, ``"torch"``, ``"jax"``, ``"cupy"``, ``"array_api_strict"``."""
+    if xp is None:
+        return "numpy"
+    name = getattr(xp, "__name__", type(xp).__name__)
+    for known in ("torch", "cupy", "jax", "array_api_strict", "dask"):
+        if known in name:
+            return known
+    return name
+
+
+def same_library(a: Any, b: Any) -> bool:
+    """Whether two namespaces (None for NumPy) are the same library."""
+    return library_name(a) == library_name(b)
+
+
+def device_of(x: Any, xp: Any) -> Any:
+    """The device of an array (None for NumPy)."""
+    return None if xp is None else _compat().device(x)
+
+
+def detach(x: Any, xp: Any) -> Any:
+    """``x`` without an autograd graph (a PyTorch tensor that requires grad); other arrays as they are."""
+    if xp is not None and getattr(x, "requires_grad", False):
+        return x.detach()
+    return x
+
+
+def dtype_name(dtype: Any) -> str:
+    """The name of a floating dtype of any library: ``"float32"`` for ``numpy.float32`` or ``torch.float32``."""
+    text = str(dtype).rsplit(".", 1)[-1].strip("'>")
+    if text.startswith("dtype("):  # numpy's repr: dtype('float32')
+        text = text[7:-2]
+    return text
+
+
+def dtype_of(name: str, xp: Any) -> Any:
+    """The dtype called ``name`` in the library ``xp`` (NumPy for None).
+
+    Raises
+    ------
+    ValueError
+        If the library has no such floating dtype (NumPy has no bfloat16).
+    """
+    if xp is None:
+        if name == "bfloat16":
+            raise ValueError("dtype bfloat16 does not exist in NumPy; use float16, float32 or float64, "
+                             "or move the network to a library that has it (net.to(torch_tensor))")
+        return np.dtype(name)
+    dtype = getattr(xp, name, None)
+    if dtype is None and library_name(xp) == "torch":
+        import torch
+
+        dtype = getattr(torch, name, None)
+    if dtype is None:
+        raise ValueError(f"dtype {name} does not exist in {library_name(xp)}")
+    return dtype
+
+
+def to_numpy(x: Any, xp: Any) -> np.ndarray:
+    """A NumPy copy (or view) of an array of any library, brought to the host.
+
+    bfloat16, which NumPy lacks, comes back as float32 (exactly).
+    """
+    if xp is None:
+        return np.asarray(x)
+    name = library_name(xp)
+    if name == "torch":
+        import torch
+
+        t = x.detach()
+        if t.dtype == torch.bfloat16:
+            t = t.float()
+        return t.cpu().numpy()
+    if name == "cupy":
+        return x.get()
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError, RuntimeError):
+        return np.from_dlpack(x)
+
+
+def from_numpy(x: np.ndarray, xp: Any, device: Any = None, dtype: Any = None) -> Any:
+    """The NumPy array ``x`` as an array of ``xp`` on ``device``, optionally converted to ``dtype``."""
+    if xp is None:
+        return np.array(x, dtype=dtype, copy=True)
+    name = library_name(xp)
+    if name == "torch":
+        import torch
+
+        t = torch.from_numpy(np.ascontiguousarray(x))
+        return t.to(device=device, dtype=dtype, copy=True)
+    arr = xp.asarray(x, device=device) if device is not None else xp.asarray(x)
+    return arr if dtype is None else xp.astype(arr, dtype)
+
+
+def copy(x: Any, xp: Any) -> Any:
+    """A copy of an array of the namespace ``xp``, on its device."""
+    if xp is None:
+        return np.array(x, copy=True)
+    if library_name(xp) == "torch":
+        return x.detach().clone()
+    return xp.asarray(x, copy=True)
+
+
+def namespace(like: Any) -> Any:
+    """The namespace (None for NumPy) of ``like``: an array of some library, or a namespace or module itself."""
+    if like is np or like is None:
+        return None
+    compat = _compat()
+    if hasattr(like, "__name__") and hasattr(like, "asarray") and not hasattr(like, "shape"):
+        name = like.__name__
+        if "numpy" in name and "compat" not in name and "strict" not in name:
+            return None
+        if name == "torch":
+            import array_api_compat.torch as xp_torch
+
+            return xp_torch
+        if name == "cupy":
+            import array_api_compat.cupy as xp_cupy
+
+            return xp_cupy
+        if name in ("jax.numpy",):
+            return compat.array_namespace(like.zeros(1))
+        return like
+    return library_of(like, "to", "like")

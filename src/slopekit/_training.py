@@ -1,0 +1,281 @@
+"""The training loop of `slopekit.Network`: epochs, mini-batches, steps, history, divergence.
+
+One `Training` holds what lasts from one epoch to the next: the optimizer's
+running state (its stepper), the engine's buffers, the copy of the
+parameters kept against divergence, and the generator of the mini-batch
+shuffles. `Network.fit` makes a new one for each call; `Network.partial_fit`
+keeps one across calls, so that ``k`` calls of one epoch are ``fit`` with
+``epochs=k``, bit for bit.
+
+The loop is written once; `NumpyTraining` and `XpTraining` differ only in how
+a step updates the parameters: in place on one flat array with the
+optimizer's factor folded into :math:`dZ_L` (NumPy), or functionally on the
+arrays' device (every other array-API library).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import optimizers
+from ._engine_numpy import NumpyLayers
+from ._engine_xp import XpLayers
+
+
+class Diverged(FloatingPointError):
+    """The loss became NaN or infinite; the parameters were put back (see `Training.epochs`)."""
+
+
+class Training:
+    """The running state of training one network with one optimizer.
+
+    Parameters
+    ----------
+    net : Network
+        The network; its parameters are what the optimizer updates.
+    rule : Optimizer
+        The update rule; its stepper starts on the first step.
+    """
+
+    def __init__(self, net: Any, rule: optimizers.Optimizer):
+        self.net, self.rule = net, rule
+        self.stepper: Any = None
+        self.shuffle: Any = None  # the generator of the shuffles when the caller passes none (or a seed)
+        self.shuffle_seed: Any = None
+        self._layers: dict[tuple[int, bool], Any] = {}
+
+    # -- what an engine provides ----------------------------------------------------------------
+
+    def layers(self, rows: int, batch: bool) -> Any:
+        """The engine's `slopekit._backprop.Layers` for batches of ``rows`` (kept for later calls)."""
+        raise NotImplementedError
+
+    def gather(self, X: Any, Y: Any, idx: np.ndarray, layers: Any) -> tuple[Any, Any]:
+        """The rows ``idx`` of ``X`` and ``Y``, as one mini-batch."""
+        raise NotImplementedError
+
+    def save(self) -> None:
+        """Keep a copy of the parameters, to put back if the loss diverges."""
+        raise NotImplementedError
+
+    def restore(self) -> None:
+        """Put back the parameters of the last `save`."""
+        raise NotImplementedError
+
+    def step(self, X: Any, Y: Any, layers: Any, learning_rate: float, l2: float, n_total: int) -> None:
+        """Backpropagate the last forward pass on ``(X, Y)`` and take one optimizer step."""
+        raise NotImplementedError
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """The stepper's state (NumPy arrays), or ``{"t": 0}`` before the first step."""
+        return {"t": 0} if self.stepper is None else self.stepper.state()
+
+    def load_optimizer_state(self, state: dict[str, Any]) -> None:
+        """Start the stepper from a saved `optimizer_state`."""
+        self.start_stepper()
+        self.stepper.load_state(state)
+
+    def start_stepper(self) -> None:
+        raise NotImplementedError
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def loss(self, X: Any, Y: Any, layers: Any, l2: float, n_total: int) -> Any:
+        """The forward pass and the loss (with the L2 term) of the current parameters on ``(X, Y)``."""
+        net = self.net
+        loss = layers.forward_loss(X, Y, *net._weights_and_biases())
+        return loss + net._penalty(l2, n_total) if l2 else loss
+
+    def generator(self, rng: Any) -> Any:
+        """The generator of this call's shuffles: the caller's, or one seeded (by ``rng`` or the network's seed).
+
+        A seed (or None) gives the same generator as the previous call with
+        that seed, continued, so that one-epoch calls shuffle as one call of
+        several epochs does.
+        """
+        if isinstance(rng, (np.random.RandomState, np.random.Generator)):
+            return rng
+        seed = self.net.seed if rng is None else rng
+        if self.shuffle is None or self.shuffle_seed != seed:
+            self.shuffle, self.shuffle_seed = np.random.RandomState(seed), seed
+        return self.shuffle
+
+    def epochs(self, X: Any, Y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, l2: float,
+               rng: Any, callback: Callable | None = None, verbose: int = 0, who: str = "fit") -> list[float]:
+        """Train for ``epochs`` epochs; returns their losses (the history's new entries).
+
+        The losses are appended to ``net.history`` as they come. With full
+        batches an epoch's loss is that of the parameters after its step; with
+        mini-batches the mean of the batch losses met during the epoch, each
+        measured before its step. Both include the L2 term.
+
+        Raises
+        ------
+        Diverged
+            If a loss is NaN or infinite: the parameters are put back as they
+            were after the last finite epoch (as at the start of the failing
+            epoch, for mini-batches).
+        """
+        n = X.shape[0]
+        rows = n if batch_size is None else min(batch_size, n)
+        history = self.net.history
+        losses: list[float] = []
+        if rows == n:
+            layers = self.layers(n, False)
+            loss = float(self.loss(X, Y, layers, l2, n))
+            if not math.isfinite(loss):
+                raise self._diverged(who, 0, epochs, loss, learning_rate, losses)
+            for epoch in range(1, epochs + 1):
+                self.save()
+                self.step(X, Y, layers, learning_rate, l2, n)
+                loss = float(self.loss(X, Y, layers, l2, n))
+                if not math.isfinite(loss):
+                    raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
+                losses.append(loss)
+                history.append(loss)
+                if self._report(epoch, epochs, loss, callback, verbose):
+                    break
+            return losses
+        shuffle = self.generator(rng)
+        full = self.layers(rows, True)
+        last = full.first(n % rows) if n % rows else full
+        for epoch in range(1, epochs + 1):
+            self.save()
+            order = shuffle.permutation(n)
+            total: Any = 0.0
+            for start in range(0, n, rows):
+                idx = order[start:start + rows]
+                layers = full if idx.shape[0] == rows else last
+                Xb, Yb = self.gather(X, Y, idx, layers)
+                loss = self.loss(Xb, Yb, layers, l2, n)
+                if isinstance(loss, float) and not math.isfinite(loss):  # on a device: checked per epoch
+                    raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
+                total = total + loss * Xb.shape[0]
+                self.step(Xb, Yb, layers, learning_rate, l2, n)
+            loss = float(total) / n
+            if not math.isfinite(loss):
+                raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
+            losses.append(loss)
+            history.append(loss)
+            if self._report(epoch, epochs, loss, callback, verbose):
+                break
+        return losses
+
+    def _report(self, epoch: int, epochs: int, loss: float, callback: Callable | None, verbose: int) -> bool:
+        """Print and call back after an epoch; True if the callback asks to stop."""
+        if verbose and (epoch % verbose == 0 or epoch == epochs):
+            print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}: loss {loss:.6f}")
+        return callback is not None and bool(callback(epoch, loss))
+
+    def _diverged(self, who: str, epoch: int, epochs: int, loss: float, learning_rate: float,
+                  losses: list[float]) -> Diverged:
+        if epoch == 0:
+            return Diverged(f"{who}: the loss is {loss} before the first epoch: the parameters or the data are too "
+                            f"large for {self.net._dtype_name}; nothing was changed")
+        self.restore()
+        done = len(losses)
+        kept = ("as before " + who) if not done else f"as after epoch {done}"
+        return Diverged(f"{who}: the loss became {loss} at epoch {epoch} of {epochs}: gradient descent diverged. "
+                        f"Try a smaller learning_rate than {learning_rate:g}; the parameters are left {kept}.")
+
+
+class NumpyTraining(Training):
+    """Training on NumPy arrays: flat parameters, preallocated buffers, the optimizer's factor folded in.
+
+    The parameters live in one flat array ``P`` and each buffer set's
+    gradients in another, tiled the same way, so the copy kept against
+    divergence and a gradient-descent update are one call each. A stepper
+    that offers `~slopekit.optimizers.Stepper.step_folded` gets its
+    `~slopekit.optimizers.Stepper.fold` factor (the learning rate, for plain
+    gradient descent) folded into :math:`dZ_L`, whence it reaches every
+    gradient through the products.
+    """
+
+    def __init__(self, net: Any, rule: optimizers.Optimizer):
+        super().__init__(net, rule)
+        self.P = net._flat_parameters()
+        self.saved = np.empty_like(self.P)
+        self.l2_work: list[np.ndarray] | None = None
+
+    def layers(self, rows, batch):
+        key = (rows, batch)
+        if key not in self._layers:
+            net = self.net
+            self._layers[key] = NumpyLayers(net.layer_sizes, net.hidden, net._head, net.dtype, rows, batch)
+        return self._layers[key]
+
+    def gather(self, X, Y, idx, layers):
+        Xb, Yb = layers.X, layers.Y
+        np.take(X, idx, axis=0, out=Xb, mode="clip")  # "clip": no buffering; indices are valid
+        np.take(Y, idx, axis=0, out=Yb, mode="clip")
+        return Xb, Yb
+
+    def save(self):
+        np.copyto(self.saved, self.P)
+
+    def restore(self):
+        np.copyto(self.P, self.saved)
+
+    def start_stepper(self):
+        if self.stepper is None:
+            self.stepper = self.rule.start(self.net._params)
+
+    def step(self, X, Y, layers, learning_rate, l2, n_total):
+        self.start_stepper()
+        stepper = self.stepper
+        folded = hasattr(stepper, "step_folded")  # a duck-typed stepper (params, t, step) gets plain gradients
+        fold = float(stepper.fold(learning_rate)) if folded else 1.0
+        W = self.net._params[0::2]
+        grads = layers.backward(X, Y, W, fold)
+        if l2:
+            if self.l2_work is None:
+                self.l2_work = [np.empty_like(W_l) for W_l in W]
+            layers.add_l2(W, fold * l2 / n_total, self.l2_work)
+        if folded:
+            stepper.step_folded(grads, learning_rate, (self.P, layers.G))
+        else:
+            stepper.step(grads, learning_rate)
+
+
+class XpTraining(Training):
+    """Training on arrays of another array-API library: functional steps, on the arrays' device."""
+
+    def __init__(self, net: Any, rule: optimizers.Optimizer):
+        super().__init__(net, rule)
+        self.saved: list[Any] = list(net._params)
+
+    def layers(self, rows, batch):
+        key = (rows, batch)
+        if key not in self._layers:
+            net = self.net
+            self._layers[key] = XpLayers(net._xp, net.layer_sizes, net.hidden, net._head, net.dtype, rows)
+        return self._layers[key]
+
+    def gather(self, X, Y, idx, layers):
+        xp = self.net._xp
+        where = self.net._index(idx)
+        return xp.take(X, where, axis=0), xp.take(Y, where, axis=0)
+
+    def save(self):
+        self.saved = list(self.net._params)  # steps make new arrays: the old ones are the copy
+
+    def restore(self):
+        self.net._params = list(self.saved)
+
+    def start_stepper(self):
+        if self.stepper is None:
+            self.stepper = self.rule.start_xp(self.net._xp, self.net._params)
+
+    def step(self, X, Y, layers, learning_rate, l2, n_total):
+        self.start_stepper()
+        net = self.net
+        W = net._params[0::2]
+        grads = layers.backward(X, Y, W)
+        if l2:
+            for i, W_l in enumerate(W):
+                grads[2 * i] = grads[2 * i] + W_l * (l2 / n_total)
+        net._params = self.stepper.step(net._params, grads, learning_rate)
