@@ -483,7 +483,7 @@ class Network:
             training = self._new_training(kept[0].rule)
             training.load_optimizer_state(state)
             training.shuffle, training.shuffle_seed = kept[0].shuffle, kept[0].shuffle_seed
-            self._training = (training, kept[1])
+            self._training = (training, *kept[1:])
 
     def _index(self, idx: np.ndarray) -> Any:
         """Row indices as an integer array of the parameters' library, on their device."""
@@ -837,8 +837,8 @@ class Network:
         self._check_data(X, y, who)
         # Everything is checked: from here on the network changes.
         X, Y = self._data(X, y, who, follow=True)
-        self._training = None  # fit starts the optimizer afresh, and partial_fit after it too
         training = self._new_training(rule)
+        self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
         previous, self.history = self.history, []
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
@@ -896,8 +896,8 @@ class Network:
                                                                        l2, rng)
         self._check_data(X, y, who)
         X, Y = self._data(X, y, who, follow=True)
-        if self._training is None or self._training[1] != rule:
-            self._training = (self._new_training(rule), rule)
+        if self._training is None or not self._training[2] or self._training[1] != rule:
+            self._training = (self._new_training(rule), rule, True)
         training = self._training[0]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             training.epochs(X, Y, epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
@@ -926,7 +926,11 @@ class Network:
         self._head.targets(y_host, X.shape[0], self._sizes[-1], np.float64, who)
 
     def optimizer_state(self) -> dict[str, Any] | None:
-        """The optimizer state that the next `partial_fit` continues, or None if there is none.
+        """The optimizer state of the last training (`fit` or `partial_fit`), or None before any.
+
+        During `fit`, a ``callback`` sees the state after each epoch (what
+        ``slopekit train`` checkpoints). The next `partial_fit` continues the
+        state of a `partial_fit` or of `set_optimizer_state`, not of a `fit`.
 
         Returns
         -------
@@ -948,7 +952,7 @@ class Network:
         """
         if self._training is None:
             return None
-        training, rule = self._training
+        training, rule, _ = self._training
         return {"optimizer": rule, **training.optimizer_state()}
 
     def set_optimizer_state(self, state: Mapping[str, Any]) -> Network:
@@ -966,7 +970,7 @@ class Network:
         rule = optimizers.get(state["optimizer"])
         training = self._new_training(rule)
         training.load_optimizer_state({k: v for k, v in state.items() if k != "optimizer"})
-        self._training = (training, rule)
+        self._training = (training, rule, True)
         return self
 
     # -- using the network ------------------------------------------------------------------------

@@ -6,14 +6,15 @@ and, once one is written, ``checkpoint.npz``. Every file is written
 atomically, so a run killed at any moment leaves whole files or none.
 
 Resuming is exact: a checkpoint holds the parameters, the optimizer's state
-(step count, velocities, moments), the epoch, the loss history and the state
-of the random generator that shuffles mini-batches. Training is one
-`Network.fit` call whose callback writes the checkpoints; mini-batches are
-shuffled by the run's own generator (`fit`'s ``rng``), which draws one
-permutation at the start of each epoch, so that any epoch boundary is a point
-to stop and resume from. The optimizer's stepper lives in the run
-(`_KeptOptimizer`), not in a single `fit` call, so a resumed run ends with
-exactly the parameters, bit for bit, of an uninterrupted one.
+(step count, velocities, moments; `Network.optimizer_state`), the epoch, the
+loss history and the state of the random generator that shuffles
+mini-batches. A fresh run is one `Network.fit` call whose callback writes the
+checkpoints; mini-batches are shuffled by the run's own generator (`fit`'s
+``rng``), which draws one permutation at the start of each epoch, so that any
+epoch boundary is a point to stop and resume from. A resumed run puts the
+optimizer's state back (`Network.set_optimizer_state`) and continues with one
+`Network.partial_fit` per epoch, which is ``fit`` continued bit for bit, so it
+ends with exactly the parameters of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -123,35 +124,6 @@ def default_folder(root: str = "runs") -> str:
     return path
 
 
-class _KeptOptimizer(optimizers.Optimizer):
-    """An optimizer whose stepper outlives a `Network.fit` call, optionally restored from a checkpoint."""
-
-    name = "kept"
-
-    def __init__(self, rule: optimizers.Optimizer, state: dict[str, Any] | None = None):
-        self.rule, self.restore, self.stepper = rule, state, None
-
-    def start(self, params):
-        if self.stepper is None:
-            self.stepper = self.rule.start(params)
-            if self.restore is not None:
-                _set_optimizer_state(self.stepper, self.restore)
-        else:
-            self.stepper.params = list(params)
-        return self.stepper
-
-
-def _optimizer_state(stepper: optimizers.Stepper | None) -> dict[str, Any]:
-    """``{"t": steps, "v": [arrays], "s": [arrays]}``: the stepper's running state (no scratch, no params)."""
-    if stepper is None:
-        return {"t": 0}
-    return stepper.state()
-
-
-def _set_optimizer_state(stepper: optimizers.Stepper, state: dict[str, Any]) -> None:
-    stepper.load_state(state)
-
-
 @dataclass
 class Data:
     """A run's data, split: training and held-out rows, with the column names."""
@@ -237,7 +209,7 @@ class Run:
         y = self.data.y_train if not len(self.data.y_test) else np.concatenate([self.data.y_train, self.data.y_test])
         self.net = build_network(settings, self.data.X_train.shape[1], _n_outputs(y, self.output), self.output)
         self.rule = optimizers.get(settings.optimizer)
-        self.epoch, self.history, state = 0, [], None
+        self.epoch, self.history, self.resumed = 0, [], False
         self.shuffle = np.random.RandomState(settings.seed)
         if checkpoint is not None:
             saved = checkpoint.get("data_sha256")
@@ -246,16 +218,18 @@ class Run:
                                  "SHA-256 differs from the checkpoint's); resuming would train on other data")
             remove_leftovers(folder)  # a run killed while writing leaves its temporary file behind
             self.net.set_parameters(checkpoint["parameters"])
-            self.epoch, self.history, state = checkpoint["epoch"], list(checkpoint["history"]), checkpoint["optimizer"]
+            self.net.set_optimizer_state({"optimizer": self.rule, **checkpoint["optimizer"]})
+            self.epoch, self.history = checkpoint["epoch"], list(checkpoint["history"])
             self.shuffle.set_state(checkpoint["shuffle"])
-        self.kept = _KeptOptimizer(self.rule, state)
+            self.resumed = True
         self.seconds = 0.0
 
     # -- checkpoints ------------------------------------------------------------------------------
 
     def write_checkpoint(self) -> str:
         """Write ``checkpoint.npz`` (atomically) for the epochs done so far; returns its path."""
-        state = _optimizer_state(self.kept.stepper) if self.kept.stepper else (self.kept.restore or {"t": 0})
+        state = self.net.optimizer_state() or {"t": 0}
+        state.pop("optimizer", None)
         name, keys, pos, has_gauss, gauss = self.shuffle.get_state()
         meta = {"format": _FORMAT, "settings": self.settings.to_json(), "epoch": self.epoch,
                 "optimizer_t": state["t"], "checkpoint_every": self.checkpoint_every,
@@ -332,10 +306,16 @@ class Run:
         def callback(epoch: int, loss: float) -> bool:
             return self._after_epoch(start + epoch, loss, bar, stop)
 
-        # One fit call for all epochs: the optimizer's state lives in self.kept and the mini-batch
-        # shuffles come from self.shuffle, whose state a checkpoint saves between epochs.
-        self.net.fit(d.X_train, d.y_train, epochs=s.epochs - start, learning_rate=s.lr, optimizer=self.kept,
-                     batch_size=s.batch_size, callback=callback, rng=self.shuffle)
+        # The mini-batch shuffles come from self.shuffle, whose state a checkpoint saves between epochs.
+        if not self.resumed:  # one fit call for all epochs
+            self.net.fit(d.X_train, d.y_train, epochs=s.epochs - start, learning_rate=s.lr, optimizer=self.rule,
+                         batch_size=s.batch_size, callback=callback, rng=self.shuffle)
+            return
+        for epoch in range(1, s.epochs - start + 1):  # the checkpoint's optimizer state, continued
+            self.net.partial_fit(d.X_train, d.y_train, learning_rate=s.lr, optimizer=self.rule,
+                                 batch_size=s.batch_size, rng=self.shuffle)
+            if callback(epoch, self.net.history[-1]):
+                return
 
     # -- results ------------------------------------------------------------------------------------
 
