@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _lookup
 from .activations import Activation, Identity, Sigmoid, Softmax
 
 __all__ = [
@@ -415,10 +416,7 @@ def for_output(output: str) -> OutputLoss:
     if not isinstance(output, str):
         raise TypeError(f"output must be one of {', '.join(map(repr, outputs()))}, got {type(output).__name__} "
                         f"{output!r}")
-    key = output.strip().lower()
-    if key not in _OUTPUTS:
-        raise ValueError(f"unknown output {output!r}; expected one of {', '.join(map(repr, outputs()))}")
-    return _OUTPUTS[key]
+    return _lookup.find("output", output, _OUTPUTS)[1]
 
 
 def _as_2d(z: Any, who: str) -> np.ndarray:

@@ -13,7 +13,6 @@ the learning rate), and Adam is Kingma and Ba's, identical to ``torch.optim.Adam
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _flat, _params
+from . import _flat, _lookup, _params
 
 __all__ = ["Adam", "GradientDescent", "Momentum", "Optimizer", "Stepper", "XpStepper", "get", "names"]
 
@@ -498,13 +497,5 @@ def get(optimizer: str | Optimizer, **params: Any) -> Optimizer:
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be one of {', '.join(map(repr, names()))} or an Optimizer, "
                         f"got {type(optimizer).__name__} {optimizer!r}")
-    key = optimizer.strip().lower()
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {', '.join(map(repr, names()))}")
-    cls = _REGISTRY[key]
-    allowed = [field.name for field in dataclasses.fields(cls)]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise TypeError(f"optimizer {key!r}: unknown hyperparameter {', '.join(map(repr, unknown))}; "
-                        f"allowed: {', '.join(allowed) or 'none'}")
-    return cls(**params)
+    key, cls = _lookup.find("optimizer", optimizer, _REGISTRY)
+    return _lookup.build(key, cls, params, "hyperparameter")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from .. import _lookup
 from ._base import Activation
 from .gelu import GELU
 from .piecewise import HardSigmoid, HardTanh, ReLU6
@@ -69,21 +69,8 @@ def get(name: str | Activation, **params: Any) -> Activation:
         return name
     if not isinstance(name, str):
         raise TypeError(f"get: name must be a string or an Activation, got {type(name).__name__}")
-    key = name.strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in _REGISTRY:
-        import difflib  # only on this error path: keeps `import slopekit` light
-
-        close = difflib.get_close_matches(key, _REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown activation {name!r}{hint}; known: {', '.join(names())}")
-    cls = _REGISTRY[key]
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        allowed_text = ", ".join(allowed) if allowed else "none"
-        raise TypeError(f"{key}: unknown parameter {', '.join(map(repr, unknown))}; allowed: {allowed_text}")
-    return cls(**params)
+    key, cls = _lookup.find("activation", name, _REGISTRY, _ALIASES)
+    return _lookup.build(key, cls, params)
 
 
 def parse(spec: str) -> Activation:
