@@ -463,6 +463,8 @@ class Network:
 
     def _move(self, xp: Any, device: Any, dtype_name: str) -> None:
         """Put the parameters (and the kept optimizer state) in ``xp`` on ``device`` in ``dtype_name``."""
+        if device is None and xp is not None and _backends.same_library(xp, self._xp):
+            device = self._device  # a namespace alone keeps the device the parameters are on
         if (_backends.same_library(xp, self._xp) and (xp is None or device == self._device)
                 and dtype_name == self._dtype_name):
             return
@@ -478,6 +480,7 @@ class Network:
             self._params = [np.array(p, dtype=target, order="C", copy=True) for p in host]
         else:
             self._params = [_backends.from_numpy(p, xp, device, target) for p in host]
+            self._device = _backends.device_of(self._params[0], xp)  # the library's own: None is its default
         self._training = None
         if kept is not None:
             training = self._new_training(kept[0].rule)
@@ -494,14 +497,11 @@ class Network:
 
     def _library(self, X: Any, who: str, *, follow: bool) -> None:
         """Check that ``X`` is of the parameters' library, or (``follow``: training) move the parameters to it."""
+        if follow:
+            self._move(*self._target_of(X, who))
+            return
         xp = _backends.library_of(X, who, "X")
         device = _backends.device_of(X, xp)
-        dtype = self._dtype_name
-        if follow and self._follow_dtype:
-            dtype = _data_dtype(X, xp) or dtype
-        if follow:
-            self._move(xp, device, dtype)
-            return
         if not _backends.same_library(xp, self._xp):
             raise TypeError(f"{who}: X is a {_backends.library_name(xp)} array but the network's parameters are "
                             f"{_backends.library_name(self._xp)} arrays; move the network with net.to(X) (or "
@@ -552,9 +552,9 @@ class Network:
 
     def _targets(self, y: Any, n: int, who: str) -> Any:
         """The labels or targets ``y`` checked and encoded as ``Y``, ``(n, n_outputs)``, in the network's library."""
+        y_xp = _backends.library_of(y, who, "y")  # refuses a Dask array before NumPy computes it
         if self._xp is None:
             return self._head.targets(y, n, self._sizes[-1], self.dtype, who)
-        y_xp = _backends.library_of(y, who, "y")
         if y_xp is not None and not _backends.same_library(y_xp, self._xp):
             raise TypeError(f"{who}: y is a {_backends.library_name(y_xp)} array but X is a "
                             f"{_backends.library_name(self._xp)} array; pass both from one library")
@@ -834,9 +834,8 @@ class Network:
         if not isinstance(verbose, numbers.Integral) or verbose < 0:
             raise ValueError(f"{who}: verbose must be an integer >= 0 (print every that many epochs), "
                              f"got {verbose!r}")
-        self._check_data(X, y, who)
+        X, Y = self._training_data(X, y, who)
         # Everything is checked: from here on the network changes.
-        X, Y = self._data(X, y, who, follow=True)
         training = self._new_training(rule)
         self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
         previous, self.history = self.history, []
@@ -894,8 +893,7 @@ class Network:
         who = "partial_fit"
         learning_rate, batch_size, rule, l2 = self._training_arguments(who, learning_rate, batch_size, optimizer,
                                                                        l2, rng)
-        self._check_data(X, y, who)
-        X, Y = self._data(X, y, who, follow=True)
+        X, Y = self._training_data(X, y, who)
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
         training = self._training[0]
@@ -903,6 +901,23 @@ class Network:
             training.epochs(X, Y, epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
                             who=who)
         return self
+
+    def _training_data(self, X: Any, y: Any, who: str) -> tuple[Any, Any]:
+        """``(X, Y)`` checked, the parameters moved to ``X``'s library, device and (``dtype=None``) dtype.
+
+        Bad data raises before the parameters move.
+        """
+        if self._target_of(X, who) != (self._xp, self._device, self._dtype_name):
+            self._check_data(X, y, who)
+        return self._data(X, y, who, follow=True)
+
+    def _target_of(self, X: Any, who: str) -> tuple[Any, Any, str]:
+        """Where training on ``X`` puts the parameters: ``(namespace, device, dtype name)``."""
+        xp = _backends.library_of(X, who, "X")
+        dtype = (_data_dtype(X, xp) or self._dtype_name) if self._follow_dtype else self._dtype_name
+        if _backends.same_library(xp, self._xp):
+            xp = self._xp
+        return xp, _backends.device_of(X, xp), dtype
 
     def _check_data(self, X: Any, y: Any, who: str) -> None:
         """Check training data in the library it comes in, before the network moves to it."""
