@@ -33,22 +33,22 @@ class NumpyLayers(Layers):
     smaller mini-batch.
     """
 
-    def __init__(self, sizes: Sequence[int], hidden: Sequence[Activation], head: losses.OutputLoss,
+    def __init__(self, sizes: Sequence[int], hidden: Sequence[Activation], output_loss: losses.OutputLoss,
                  dtype: np.dtype, rows: int, batch: bool = False):
         self.L = len(sizes) - 1
-        self.rows, self.head = rows, head
+        self.rows, self.matched_loss = rows, output_loss
         self.forward_of = [None] + [g.layer_kernels(dtype, rows * n)[0] for g, n in zip(hidden, sizes[1:-1])]
         self.backward_of = [None] + [g.layer_kernels(dtype, rows * n)[1] for g, n in zip(hidden, sizes[1:-1])]
-        self.output_forward = head.activation.layer_kernels(dtype, rows * sizes[-1])[0]
+        self.output_forward = output_loss.activation.layer_kernels(dtype, rows * sizes[-1])[0]
         self.ones = np.ones(rows, dtype)
         self.X = np.empty((rows, sizes[0]), dtype) if batch else None
         self.Y = np.empty((rows, sizes[-1]), dtype) if batch else None
         self.Z = [None] + [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.A = [None] + [np.empty((rows, n), dtype) for n in sizes[1:-1]]
-        self.A.append(self.Z[-1] if head.output == "identity" else np.empty((rows, sizes[-1]), dtype))
+        self.A.append(self.Z[-1] if output_loss.output == "identity" else np.empty((rows, sizes[-1]), dtype))
         self.dA = [None] + [np.empty((rows, n), dtype) for n in sizes[1:-1]] + [None]
         self.dZ = [None] + [np.empty((rows, n), dtype) for n in sizes[1:]]
-        self.scratch = head.scratch(rows, sizes[-1], dtype)
+        self.scratch = output_loss.scratch(rows, sizes[-1], dtype)
         self.G = np.empty(sum(math.prod(s) for s in shapes_of(sizes)), dtype)
         self.grads = views(self.G, shapes_of(sizes))
         self.dW, self.db = self.grads[0::2], self.grads[1::2]
@@ -78,7 +78,7 @@ class NumpyLayers(Layers):
         return A
 
     def output_loss(self, Z, Y):
-        return self.head.forward(Z, Y, self.A[-1], self.scratch, self.output_forward)
+        return self.matched_loss.forward(Z, Y, self.A[-1], self.scratch, self.output_forward)
 
     def output_delta(self, Y, factor):
         # dZ_L = (A_L - Y) / n. This is the whole slope of the loss at the output's
@@ -86,7 +86,7 @@ class NumpyLayers(Layers):
         # the factor is folded into the same multiplication.
         A_L, dZ = self.A[-1], self.dZ[-1]
         np.subtract(A_L, Y, out=dZ)
-        np.multiply(dZ, self.head.scale(*A_L.shape) * factor, out=dZ)
+        np.multiply(dZ, self.matched_loss.scale(*A_L.shape) * factor, out=dZ)
         return dZ
 
     def weight_gradients(self, l, dZ, A_prev):

@@ -22,13 +22,13 @@ from .activations import Activation
 class XpLayers(Layers):
     """One forward and backward pass on arrays of the namespace ``xp``; ``Z[l]``, ``A[l]`` kept from the last pass."""
 
-    def __init__(self, xp: Any, sizes: Sequence[int], hidden: Sequence[Activation], head: losses.OutputLoss,
+    def __init__(self, xp: Any, sizes: Sequence[int], hidden: Sequence[Activation], output_loss: losses.OutputLoss,
                  dtype: Any, rows: int):
-        self.xp, self.head, self.L = xp, head, len(sizes) - 1
+        self.xp, self.matched_loss, self.L = xp, output_loss, len(sizes) - 1
         kernels = [g.layer_kernels(dtype, rows * n, xp=xp) for g, n in zip(hidden, sizes[1:-1])]
         self.forward_of = [None] + [k[0] for k in kernels]
         self.backward_of = [None] + [k[1] for k in kernels]
-        self.output_forward = head.activation.layer_kernels(dtype, rows * sizes[-1], xp=xp)[0]
+        self.output_forward = output_loss.activation.layer_kernels(dtype, rows * sizes[-1], xp=xp)[0]
         self.Z: list[Any] = [None] * (self.L + 1)
         self.A: list[Any] = [None] * (self.L + 1)
         self.grads: list[Any] = [None] * (2 * self.L)
@@ -48,13 +48,13 @@ class XpLayers(Layers):
         return A
 
     def output_loss(self, Z, Y):
-        A, loss = self.head.forward_xp(self.xp, Z, Y, self.output_forward)
+        A, loss = self.matched_loss.forward_xp(self.xp, Z, Y, self.output_forward)
         self.A[self.L] = A
         return loss
 
     def output_delta(self, Y, factor):
         A_L = self.A[self.L]
-        return (A_L - Y) * (self.head.scale(*A_L.shape) * factor)
+        return (A_L - Y) * (self.matched_loss.scale(*A_L.shape) * factor)
 
     def weight_gradients(self, l, dZ, A_prev):
         xp = self.xp

@@ -205,7 +205,7 @@ class NumpyTraining(Training):
         key = (rows, batch)
         if key not in self._layers:
             net = self.net
-            self._layers[key] = NumpyLayers(net.layer_sizes, net.hidden, net._head, net.dtype, rows, batch)
+            self._layers[key] = NumpyLayers(net.layer_sizes, net.hidden, net._output_loss, net.dtype, rows, batch)
         return self._layers[key]
 
     def gather(self, X, Y, idx, layers):
@@ -228,13 +228,13 @@ class NumpyTraining(Training):
         self.start_stepper()
         stepper = self.stepper
         folded = hasattr(stepper, "step_folded")  # a duck-typed stepper (params, t, step) gets plain gradients
-        fold = float(stepper.fold(learning_rate)) if folded else 1.0
+        gradient_factor = float(stepper.fold(learning_rate)) if folded else 1.0
         W = self.net._params[0::2]
-        grads = layers.backward(X, Y, W, fold)
+        grads = layers.backward(X, Y, W, gradient_factor)
         if l2:
             if self.l2_work is None:
                 self.l2_work = [np.empty_like(W_l) for W_l in W]
-            layers.add_l2(W, fold * l2 / n_total, self.l2_work)
+            layers.add_l2(W, gradient_factor * l2 / n_total, self.l2_work)
         if folded:
             stepper.step_folded(grads, learning_rate, (self.P, layers.G))
         else:
@@ -252,7 +252,7 @@ class XpTraining(Training):
         key = (rows, batch)
         if key not in self._layers:
             net = self.net
-            self._layers[key] = XpLayers(net._xp, net.layer_sizes, net.hidden, net._head, net.dtype, rows)
+            self._layers[key] = XpLayers(net._xp, net.layer_sizes, net.hidden, net._output_loss, net.dtype, rows)
         return self._layers[key]
 
     def gather(self, X, Y, idx, layers):

@@ -238,9 +238,9 @@ class Network:
         """Check the architecture and set everything but the parameters."""
         sizes = _layer_sizes(layer_sizes)
         acts = _hidden_activations(hidden, len(sizes) - 2)
-        head = losses.for_output(output)
-        head.check_n_outputs(sizes[-1])
-        self._sizes, self._hidden, self._head = sizes, acts, head
+        output_loss = losses.for_output(output)
+        output_loss.check_n_outputs(sizes[-1])
+        self._sizes, self._hidden, self._output_loss = sizes, acts, output_loss
         self._follow_dtype = dtype is None  # None: the dtype follows the training data's
         self._dtype_name = "float64" if dtype is None else _dtype_name(dtype)
         self._seed, self._init = _seed(seed), _init(init)
@@ -267,7 +267,7 @@ class Network:
     @property
     def output(self) -> str:
         """The output activation: ``"sigmoid"``, ``"softmax"`` or ``"identity"``."""
-        return self._head.output
+        return self._output_loss.output
 
     @property
     def dtype(self) -> Any:
@@ -554,12 +554,12 @@ class Network:
         """The labels or targets ``y`` checked and encoded as ``Y``, ``(n, n_outputs)``, in the network's library."""
         y_xp = _backends.library_of(y, who, "y")  # refuses a Dask array before NumPy computes it
         if self._xp is None:
-            return self._head.targets(y, n, self._sizes[-1], self.dtype, who)
+            return self._output_loss.targets(y, n, self._sizes[-1], self.dtype, who)
         if y_xp is not None and not _backends.same_library(y_xp, self._xp):
             raise TypeError(f"{who}: y is a {_backends.library_name(y_xp)} array but X is a "
                             f"{_backends.library_name(self._xp)} array; pass both from one library")
         y_host = _backends.to_numpy(y, y_xp)
-        Y = self._head.targets(y_host, n, self._sizes[-1], _host_dtype(self._dtype_name), who)
+        Y = self._output_loss.targets(y_host, n, self._sizes[-1], _host_dtype(self._dtype_name), who)
         return _backends.from_numpy(Y, self._xp, self._device, self.dtype)
 
     def _data(self, X: Any, y: Any, who: str, *, follow: bool = False) -> tuple[Any, Any]:
@@ -570,8 +570,8 @@ class Network:
     def _layers(self, rows: int) -> Any:
         """The engine's `~slopekit._backprop.Layers` for one pass over ``rows`` samples."""
         if self._xp is None:
-            return _engine_numpy.NumpyLayers(self._sizes, self._hidden, self._head, self.dtype, rows)
-        return _engine_xp.XpLayers(self._xp, self._sizes, self._hidden, self._head, self.dtype, rows)
+            return _engine_numpy.NumpyLayers(self._sizes, self._hidden, self._output_loss, self.dtype, rows)
+        return _engine_xp.XpLayers(self._xp, self._sizes, self._hidden, self._output_loss, self.dtype, rows)
 
     def _penalty(self, l2: float, n: int) -> float:
         r""":math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert^2`, the L2 term of the loss."""
@@ -922,14 +922,11 @@ class Network:
     def _check_data(self, X: Any, y: Any, who: str) -> None:
         """Check training data in the library it comes in, before the network moves to it."""
         xp = _backends.library_of(X, who, "X")
-        if xp is None:
-            if self._xp is None:
-                self._data(X, y, who)
-            else:  # checked as NumPy data: the same messages
-                probe = object.__new__(type(self))
-                probe.__dict__.update(self.__dict__)
-                probe._xp, probe._device = None, None
-                probe._data(X, y, who)
+        if xp is None:  # checked as NumPy data in the dtype training will use (dtype=None: the data's)
+            probe = object.__new__(type(self))
+            probe.__dict__.update(self.__dict__)
+            probe._xp, probe._device, probe._dtype_name = None, None, self._target_of(X, who)[2]
+            probe._data(X, y, who)
             return
         self._check_shape(tuple(getattr(X, "shape", ())), who)
         if not (xp.isdtype(X.dtype, "real floating") or xp.isdtype(X.dtype, ("integral", "bool"))):
@@ -938,7 +935,7 @@ class Network:
             raise ValueError(f"{who}: X contains NaN or infinity")
         y_xp = _backends.library_of(y, who, "y")
         y_host = _backends.to_numpy(_backends.detach(y, y_xp), y_xp)
-        self._head.targets(y_host, X.shape[0], self._sizes[-1], np.float64, who)
+        self._output_loss.targets(y_host, X.shape[0], self._sizes[-1], np.float64, who)
 
     def optimizer_state(self) -> dict[str, Any] | None:
         """The optimizer state of the last training (`fit` or `partial_fit`), or None before any.
@@ -1007,7 +1004,8 @@ class Network:
                 pass_ = layers if part.shape[0] == rows else layers.first(part.shape[0])
                 Z[start:start + rows] = pass_.forward(part, W, b)
             return Z
-        return self._xp.concat([layers.forward(X[start:start + rows], W, b) for start in range(0, n, rows)], axis=0)
+        return self._xp.concat([layers.forward(X[start:min(start + rows, n), :], W, b)  # the array API's slices:
+                                for start in range(0, n, rows)], axis=0)  # every axis, and in bounds
 
     def predict(self, X: Any) -> Any:
         """Predictions for the rows of ``X``.
@@ -1027,7 +1025,7 @@ class Network:
             If ``X`` is of another library (or device) than the parameters.
         """
         Z = self._output_z(X, "predict")
-        return self._head.predict(Z) if self._xp is None else self._head.predict_xp(self._xp, Z)
+        return self._output_loss.predict(Z) if self._xp is None else self._output_loss.predict_xp(self._xp, Z)
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, shape ``(n_samples, n_classes)``, rows summing to 1.
@@ -1051,7 +1049,7 @@ class Network:
             raise TypeError("predict_proba: output='identity' is a regression and has no class probabilities; "
                             "use predict")
         Z = self._output_z(X, "predict_proba")
-        return self._head.proba(Z) if self._xp is None else self._head.proba_xp(self._xp, Z)
+        return self._output_loss.proba(Z) if self._xp is None else self._output_loss.proba_xp(self._xp, Z)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification; the coefficient of determination :math:`R^2` for ``"identity"``.
@@ -1078,7 +1076,7 @@ class Network:
             r2 = np.where(total > 0, 1.0 - residual / safe, np.where(residual == 0, 1.0, 0.0))
             return float(r2.mean())
         truth = Y[:, 0] if Y.shape[1] == 1 else np.argmax(Y, axis=1)
-        return float(np.mean(self._head.predict(Z) == truth))
+        return float(np.mean(self._output_loss.predict(Z) == truth))
 
     # -- saving -------------------------------------------------------------------------------------
 
