@@ -24,6 +24,7 @@ import numpy as np
 from . import optimizers
 from ._engine_numpy import NumpyLayers
 from ._engine_xp import XpLayers
+from ._parameter_set import ParameterSet
 
 
 class Diverged(FloatingPointError):
@@ -35,14 +36,19 @@ class Training:
 
     Parameters
     ----------
-    net : Network
-        The network; its parameters are what the optimizer updates.
+    params : slopekit._parameter_set.ParameterSet
+        The network's parameters: what the optimizer updates.
+    architecture : tuple
+        ``(layer_sizes, hidden activations, output loss)``, from which the
+        engine's passes are built.
     rule : Optimizer
         The update rule; its stepper starts on the first step.
+    seed : int
+        The network's seed: the mini-batch shuffles' when the caller gives none.
     """
 
-    def __init__(self, net: Any, rule: optimizers.Optimizer):
-        self.net, self.rule = net, rule
+    def __init__(self, params: ParameterSet, architecture: tuple, rule: optimizers.Optimizer, seed: int):
+        self.params, self.architecture, self.rule, self.seed = params, architecture, rule, seed
         self.stepper: Any = None
         self.shuffle: Any = None  # the generator of the shuffles when the caller passes none (or a seed)
         self.shuffle_seed: Any = None
@@ -86,9 +92,9 @@ class Training:
 
     def loss(self, X: Any, Y: Any, layers: Any, l2: float, n_total: int) -> Any:
         """The forward pass and the loss (with the L2 term) of the current parameters on ``(X, Y)``."""
-        net = self.net
-        loss = layers.forward_loss(X, Y, *net._weights_and_biases())
-        return loss + net._penalty(l2, n_total) if l2 else loss
+        p = self.params
+        loss = layers.forward_loss(X, Y, p.weights, p.biases)
+        return loss + p.penalty(l2, n_total) if l2 else loss
 
     def generator(self, rng: Any) -> Any:
         """The generator of this call's shuffles: the caller's, or one seeded (by ``rng`` or the network's seed).
@@ -99,16 +105,17 @@ class Training:
         """
         if isinstance(rng, (np.random.RandomState, np.random.Generator)):
             return rng
-        seed = self.net.seed if rng is None else rng
+        seed = self.seed if rng is None else rng
         if self.shuffle is None or self.shuffle_seed != seed:
             self.shuffle, self.shuffle_seed = np.random.RandomState(seed), seed
         return self.shuffle
 
     def epochs(self, X: Any, Y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, l2: float,
-               rng: Any, callback: Callable | None = None, verbose: int = 0, who: str = "fit") -> list[float]:
-        """Train for ``epochs`` epochs; returns their losses (the history's new entries).
+               rng: Any, history: list[float], callback: Callable | None = None, verbose: int = 0,
+               who: str = "fit") -> list[float]:
+        """Train for ``epochs`` epochs; returns their losses.
 
-        The losses are appended to ``net.history`` as they come. With full
+        The losses are also appended to ``history`` as they come. With full
         batches an epoch's loss is that of the parameters after its step; with
         mini-batches the mean of the batch losses met during the epoch, each
         measured before its step. Both include the L2 term.
@@ -122,7 +129,6 @@ class Training:
         """
         n = X.shape[0]
         rows = n if batch_size is None else min(batch_size, n)
-        history = self.net.history
         losses: list[float] = []
         if rows == n:
             layers = self.layers(n, False)
@@ -175,7 +181,7 @@ class Training:
                   losses: list[float]) -> Diverged:
         if epoch == 0:
             return Diverged(f"{who}: the loss is {loss} before the first epoch: the parameters or the data are too "
-                            f"large for {self.net._dtype_name}; nothing was changed")
+                            f"large for {self.params.dtype_name}; nothing was changed")
         self.restore()
         done = len(losses)
         kept = ("as before " + who) if not done else f"as after epoch {done}"
@@ -195,17 +201,16 @@ class NumpyTraining(Training):
     gradient through the products.
     """
 
-    def __init__(self, net: Any, rule: optimizers.Optimizer):
-        super().__init__(net, rule)
-        self.P = net._flat_parameters()
+    def __init__(self, params: ParameterSet, architecture: tuple, rule: optimizers.Optimizer, seed: int):
+        super().__init__(params, architecture, rule, seed)
+        self.P = params.flat()
         self.saved = np.empty_like(self.P)
         self.l2_work: list[np.ndarray] | None = None
 
     def layers(self, rows, batch):
         key = (rows, batch)
         if key not in self._layers:
-            net = self.net
-            self._layers[key] = NumpyLayers(net.layer_sizes, net.hidden, net._output_loss, net.dtype, rows, batch)
+            self._layers[key] = NumpyLayers(*self.architecture, self.params.dtype, rows, batch)
         return self._layers[key]
 
     def gather(self, X, Y, idx, layers):
@@ -222,14 +227,14 @@ class NumpyTraining(Training):
 
     def start_stepper(self):
         if self.stepper is None:
-            self.stepper = self.rule.start(self.net._params)
+            self.stepper = self.rule.start(self.params.arrays)
 
     def step(self, X, Y, layers, learning_rate, l2, n_total):
         self.start_stepper()
         stepper = self.stepper
         folded = hasattr(stepper, "step_folded")  # a duck-typed stepper (params, t, step) gets plain gradients
         gradient_factor = float(stepper.fold(learning_rate)) if folded else 1.0
-        W = self.net._params[0::2]
+        W = self.params.weights
         grads = layers.backward(X, Y, W, gradient_factor)
         if l2:
             if self.l2_work is None:
@@ -244,38 +249,37 @@ class NumpyTraining(Training):
 class XpTraining(Training):
     """Training on arrays of another array-API library: functional steps, on the arrays' device."""
 
-    def __init__(self, net: Any, rule: optimizers.Optimizer):
-        super().__init__(net, rule)
-        self.saved: list[Any] = list(net._params)
+    def __init__(self, params: ParameterSet, architecture: tuple, rule: optimizers.Optimizer, seed: int):
+        super().__init__(params, architecture, rule, seed)
+        self.saved: list[Any] = list(params.arrays)
 
     def layers(self, rows, batch):
         key = (rows, batch)
         if key not in self._layers:
-            net = self.net
-            self._layers[key] = XpLayers(net._xp, net.layer_sizes, net.hidden, net._output_loss, net.dtype, rows)
+            self._layers[key] = XpLayers(self.params.xp, *self.architecture, self.params.dtype, rows)
         return self._layers[key]
 
     def gather(self, X, Y, idx, layers):
-        xp = self.net._xp
-        where = self.net._index(idx)
+        xp = self.params.xp
+        where = self.params.index(idx)
         return xp.take(X, where, axis=0), xp.take(Y, where, axis=0)
 
     def save(self):
-        self.saved = list(self.net._params)  # steps make new arrays: the old ones are the copy
+        self.saved = list(self.params.arrays)  # steps make new arrays: the old ones are the copy
 
     def restore(self):
-        self.net._params = list(self.saved)
+        self.params.arrays = list(self.saved)
 
     def start_stepper(self):
         if self.stepper is None:
-            self.stepper = self.rule.start_xp(self.net._xp, self.net._params)
+            self.stepper = self.rule.start_xp(self.params.xp, self.params.arrays)
 
     def step(self, X, Y, layers, learning_rate, l2, n_total):
         self.start_stepper()
-        net = self.net
-        W = net._params[0::2]
+        p = self.params
+        W = p.weights
         grads = layers.backward(X, Y, W)
         if l2:
             for i, W_l in enumerate(W):
                 grads[2 * i] = grads[2 * i] + W_l * (l2 / n_total)
-        net._params = self.stepper.step(net._params, grads, learning_rate)
+        p.arrays = self.stepper.step(p.arrays, grads, learning_rate)

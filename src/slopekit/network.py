@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backends, _engine_numpy, _engine_xp, _flat, _params, _training, losses, optimizers
+from . import _backends, _engine_numpy, _engine_xp, _flat, _parameter_set, _params, _training, losses, optimizers
 from .activations import Activation, LeakyReLU, ReLU, get
 
 __all__ = ["Network"]
@@ -224,13 +224,13 @@ class Network:
         self._configure(layer_sizes, hidden, output, dtype, seed, init)
         rng = np.random.RandomState(self._seed)
         acts = (*self._hidden, None)
-        dtype = np.dtype(self._dtype_name) if self._dtype_name != "bfloat16" else np.dtype(np.float32)
+        dtype = _parameter_set.host_dtype(self._p.dtype_name)
         params = []
         for fan_in, fan_out, g in zip(self._sizes[:-1], self._sizes[1:], acts):
             std = _init_std(self._init, g, fan_in, fan_out)
             params += [(rng.randn(fan_out, fan_in) * std).astype(dtype), np.zeros(fan_out, dtype)]
-        self._params = params
-        if self._dtype_name == "bfloat16":  # NumPy has none: the network starts out in a library that has it
+        self._p = _parameter_set.ParameterSet(params, self._p.dtype_name)
+        if self._p.dtype_name == "bfloat16":  # NumPy has none: the network starts out in a library that has it
             raise ValueError("dtype bfloat16 does not exist in NumPy, where a network starts; create it with "
                              "float32 and move it with net.to(tensor, dtype=...) or fit it on bfloat16 tensors")
 
@@ -242,12 +242,9 @@ class Network:
         output_loss.check_n_outputs(sizes[-1])
         self._sizes, self._hidden, self._output_loss = sizes, acts, output_loss
         self._follow_dtype = dtype is None  # None: the dtype follows the training data's
-        self._dtype_name = "float64" if dtype is None else _dtype_name(dtype)
         self._seed, self._init = _seed(seed), _init(init)
-        self._xp: Any = None  # the parameters' array namespace; None for NumPy
-        self._device: Any = None
-        self._params: list[Any] = []
-        self._P: np.ndarray | None = None  # NumPy: the flat array the parameters are views of, once trained
+        # the parameters, their library (None: NumPy), device and dtype; no arrays until __init__ draws them
+        self._p = _parameter_set.ParameterSet([], "float64" if dtype is None else _dtype_name(dtype))
         self._training: Any = None  # what partial_fit continues: a _training.Training and its settings
         self.history: list[float] = []
         self.info: dict[str, Any] = {}
@@ -272,7 +269,7 @@ class Network:
     @property
     def dtype(self) -> Any:
         """The dtype of the parameters and of training, in the parameters' library (a ``numpy.dtype`` for NumPy)."""
-        return _backends.dtype_of(self._dtype_name, self._xp)
+        return _backends.dtype_of(self._p.dtype_name, self._p.xp)
 
     @property
     def seed(self) -> int:
@@ -287,12 +284,12 @@ class Network:
     @property
     def device(self) -> Any:
         """The device of the parameters (None for NumPy)."""
-        return self._device
+        return self._p.device
 
     @property
     def array_namespace(self) -> Any:
         """The array-API namespace of the parameters' library (``numpy`` itself for NumPy)."""
-        return np if self._xp is None else self._xp
+        return np if self._p.xp is None else self._p.xp
 
     def __repr__(self) -> str:
         def spec(g: Activation) -> str:
@@ -304,30 +301,13 @@ class Network:
 
         specs = [spec(g) for g in self._hidden]
         hidden = specs[0] if len(set(specs)) == 1 else "[" + ", ".join(specs) + "]"
-        dtype = self._dtype_name
-        where = "" if self._xp is None else f", library={_backends.library_name(self._xp)!r}, device={self._device!r}"
+        dtype = self._p.dtype_name
+        where = "" if self._p.xp is None else f", library={_backends.library_name(self._p.xp)!r}, device={self._p.device!r}"
         return (f"Network({list(self._sizes)}, hidden={hidden}, output={self.output!r}, seed={self._seed}, "
                 f"dtype={dtype!r}, init={self._init!r}{where})")
 
     def _names(self) -> list[str]:
         return [f"{p}{l}" for l in range(1, len(self._sizes)) for p in "Wb"]
-
-    def _weights_and_biases(self) -> tuple[list[Any], list[Any]]:
-        return self._params[0::2], self._params[1::2]
-
-    def _flat_parameters(self) -> np.ndarray:
-        """NumPy: the flat array ``P`` the parameters are views of, moving them there if they are not yet.
-
-        Training keeps them so: a gradient-descent update, and the copy kept
-        against divergence, are then one call over all parameters.
-        """
-        if self._P is None or self._P.dtype != np.dtype(self._dtype_name):
-            P = np.empty(sum(p.size for p in self._params), self._params[0].dtype)
-            views = _flat.views(P, [p.shape for p in self._params])
-            for view, p in zip(views, self._params):
-                np.copyto(view, p)
-            self._P, self._params = P, views
-        return self._P
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -348,9 +328,9 @@ class Network:
         >>> bool(net.parameters()["W2"].any())
         True
         """
-        if self._xp is None:
-            return {name: p.copy() for name, p in zip(self._names(), self._params)}
-        return {name: _backends.copy(p, self._xp) for name, p in zip(self._names(), self._params)}
+        if self._p.xp is None:
+            return {name: p.copy() for name, p in zip(self._names(), self._p.arrays)}
+        return {name: _backends.copy(p, self._p.xp) for name, p in zip(self._names(), self._p.arrays)}
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> Network:
         """Replace every parameter.
@@ -395,7 +375,7 @@ class Network:
         unexpected = [k for k in parameters if k not in expected]
         if missing or unexpected:
             raise ValueError(f"{who}: expected exactly {expected}; missing {missing}, unexpected {unexpected}")
-        host_dtype = _host_dtype(self._dtype_name)
+        host_dtype = _parameter_set.host_dtype(self._p.dtype_name)
         arrays = []
         for name, shape in zip(expected, _flat.shapes_of(self._sizes)):
             value = parameters[name]
@@ -411,17 +391,11 @@ class Network:
             with np.errstate(over="ignore"):
                 value = np.array(value, dtype=host_dtype, order="C", copy=True)
             if not np.isfinite(value).all():
-                raise ValueError(f"{who}: {name} contains NaN or infinity (in {self._dtype_name})")
+                raise ValueError(f"{who}: {name} contains NaN or infinity (in {self._p.dtype_name})")
             arrays.append(value)
-        if self._xp is not None:
-            self._params = [_backends.from_numpy(p, self._xp, self._device, self.dtype) for p in arrays]
-        elif self._P is not None:  # keep the flat array (an optimizer's state refers to its views)
-            for view, p in zip(self._params, arrays):
-                np.copyto(view, p)
-        else:
-            self._params = arrays
-        if self._training is not None and self._xp is not None:
-            self._training[0].saved = list(self._params)
+        self._p.assign(arrays)
+        if self._training is not None:
+            self._training[0].save()  # what a divergence would put back
         return self
 
     # -- libraries and devices ------------------------------------------------------------------
@@ -455,7 +429,7 @@ class Network:
         xp = _backends.namespace(like)
         if device is None and xp is not None and hasattr(like, "shape"):
             device = _backends.device_of(like, xp)
-        name = self._dtype_name if dtype is None else _dtype_name(dtype)
+        name = self._p.dtype_name if dtype is None else _dtype_name(dtype)
         if dtype is not None:
             self._follow_dtype = False
         self._move(xp, device, name)
@@ -463,35 +437,21 @@ class Network:
 
     def _move(self, xp: Any, device: Any, dtype_name: str) -> None:
         """Put the parameters (and the kept optimizer state) in ``xp`` on ``device`` in ``dtype_name``."""
-        if device is None and xp is not None and _backends.same_library(xp, self._xp):
-            device = self._device  # a namespace alone keeps the device the parameters are on
-        if (_backends.same_library(xp, self._xp) and (xp is None or device == self._device)
-                and dtype_name == self._dtype_name):
+        if device is None and xp is not None and _backends.same_library(xp, self._p.xp):
+            device = self._p.device  # a namespace alone keeps the device the parameters are on
+        if self._p.at(xp, device, dtype_name):
             return
         if xp is None and dtype_name == "bfloat16":
             raise ValueError("NumPy has no bfloat16: pass dtype=numpy.float32 (or another) to move there")
         kept = self._training
         state = kept[0].optimizer_state() if kept is not None else None
-        host = [_backends.to_numpy(p, self._xp) for p in self._params]
-        target = _backends.dtype_of(dtype_name, xp)
-        self._xp, self._device, self._dtype_name = xp, device if xp is not None else None, dtype_name
-        self._P = None
-        if xp is None:
-            self._params = [np.array(p, dtype=target, order="C", copy=True) for p in host]
-        else:
-            self._params = [_backends.from_numpy(p, xp, device, target) for p in host]
-            self._device = _backends.device_of(self._params[0], xp)  # the library's own: None is its default
+        self._p.move(xp, device, dtype_name)
         self._training = None
         if kept is not None:
             training = self._new_training(kept[0].rule)
             training.load_optimizer_state(state)
             training.shuffle, training.shuffle_seed = kept[0].shuffle, kept[0].shuffle_seed
             self._training = (training, *kept[1:])
-
-    def _index(self, idx: np.ndarray) -> Any:
-        """Row indices as an integer array of the parameters' library, on their device."""
-        xp = self._xp
-        return xp.asarray(idx, device=self._device) if self._device is not None else xp.asarray(idx)
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -502,17 +462,17 @@ class Network:
             return
         xp = _backends.library_of(X, who, "X")
         device = _backends.device_of(X, xp)
-        if not _backends.same_library(xp, self._xp):
+        if not _backends.same_library(xp, self._p.xp):
             raise TypeError(f"{who}: X is a {_backends.library_name(xp)} array but the network's parameters are "
-                            f"{_backends.library_name(self._xp)} arrays; move the network with net.to(X) (or "
-                            f"pass {_backends.library_name(self._xp)} arrays)")
-        if xp is not None and device != self._device:
+                            f"{_backends.library_name(self._p.xp)} arrays; move the network with net.to(X) (or "
+                            f"pass {_backends.library_name(self._p.xp)} arrays)")
+        if xp is not None and device != self._p.device:
             raise TypeError(f"{who}: X is on device {device!r} but the network's parameters are on "
-                            f"{self._device!r}; move the network with net.to(X)")
+                            f"{self._p.device!r}; move the network with net.to(X)")
 
     def _features(self, X: Any, who: str) -> Any:
         """``X`` as a 2-D array of the network's dtype and library; the caller's array is never written to."""
-        if self._xp is not None:
+        if self._p.xp is not None:
             return self._features_xp(X, who)
         try:
             arr = np.asarray(X)
@@ -524,18 +484,18 @@ class Network:
         with np.errstate(over="ignore"):
             arr = arr.astype(self.dtype, copy=False)
         if not np.isfinite(arr).all():
-            raise ValueError(f"{who}: X contains NaN or infinity (in {self._dtype_name})")
+            raise ValueError(f"{who}: X contains NaN or infinity (in {self._p.dtype_name})")
         return arr
 
     def _features_xp(self, X: Any, who: str) -> Any:
-        xp = self._xp
+        xp = self._p.xp
         X = _backends.detach(X, xp)
         if not (xp.isdtype(X.dtype, "real floating") or xp.isdtype(X.dtype, ("integral", "bool"))):
             raise TypeError(f"{who}: X must hold real numbers, got dtype {X.dtype}")
         self._check_shape(tuple(X.shape), who)
         X = xp.astype(X, self.dtype)
         if not bool(xp.all(xp.isfinite(X))):
-            raise ValueError(f"{who}: X contains NaN or infinity (in {self._dtype_name})")
+            raise ValueError(f"{who}: X contains NaN or infinity (in {self._p.dtype_name})")
         return X
 
     def _check_shape(self, shape: tuple[int, ...], who: str) -> None:
@@ -553,14 +513,14 @@ class Network:
     def _targets(self, y: Any, n: int, who: str) -> Any:
         """The labels or targets ``y`` checked and encoded as ``Y``, ``(n, n_outputs)``, in the network's library."""
         y_xp = _backends.library_of(y, who, "y")  # refuses a Dask array before NumPy computes it
-        if self._xp is None:
+        if self._p.xp is None:
             return self._output_loss.targets(y, n, self._sizes[-1], self.dtype, who)
-        if y_xp is not None and not _backends.same_library(y_xp, self._xp):
+        if y_xp is not None and not _backends.same_library(y_xp, self._p.xp):
             raise TypeError(f"{who}: y is a {_backends.library_name(y_xp)} array but X is a "
-                            f"{_backends.library_name(self._xp)} array; pass both from one library")
+                            f"{_backends.library_name(self._p.xp)} array; pass both from one library")
         y_host = _backends.to_numpy(y, y_xp)
-        Y = self._output_loss.targets(y_host, n, self._sizes[-1], _host_dtype(self._dtype_name), who)
-        return _backends.from_numpy(Y, self._xp, self._device, self.dtype)
+        Y = self._output_loss.targets(y_host, n, self._sizes[-1], _parameter_set.host_dtype(self._p.dtype_name), who)
+        return _backends.from_numpy(Y, self._p.xp, self._p.device, self.dtype)
 
     def _data(self, X: Any, y: Any, who: str, *, follow: bool = False) -> tuple[Any, Any]:
         self._library(X, who, follow=follow)
@@ -569,19 +529,9 @@ class Network:
 
     def _layers(self, rows: int) -> Any:
         """The engine's `~slopekit._backprop.Layers` for one pass over ``rows`` samples."""
-        if self._xp is None:
+        if self._p.xp is None:
             return _engine_numpy.NumpyLayers(self._sizes, self._hidden, self._output_loss, self.dtype, rows)
-        return _engine_xp.XpLayers(self._xp, self._sizes, self._hidden, self._output_loss, self.dtype, rows)
-
-    def _penalty(self, l2: float, n: int) -> float:
-        r""":math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert^2`, the L2 term of the loss."""
-        if not l2:
-            return 0.0
-        W = self._params[0::2]
-        if self._xp is None:
-            return l2 / (2.0 * n) * math.fsum(float(np.vdot(W_l, W_l)) for W_l in W)
-        xp = self._xp
-        return l2 / (2.0 * n) * math.fsum(float(xp.sum(W_l * W_l)) for W_l in W)
+        return _engine_xp.XpLayers(self._p.xp, self._sizes, self._hidden, self._output_loss, self.dtype, rows)
 
     # -- the loss and its gradient ---------------------------------------------------------------
 
@@ -699,18 +649,18 @@ class Network:
                              "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
         n = X.shape[0]
         layers = self._layers(n)
-        W, b = self._weights_and_biases()
+        W, b = (self._p.weights, self._p.biases)
         loss = float(layers.forward_loss(X, Y, W, b))
         if not _gradients:
-            return loss + self._penalty(l2, n), {}
+            return loss + self._p.penalty(l2, n), {}
         grads = layers.backward(X, Y, W, float(n) if reduction == "sum" else 1.0)
-        if self._xp is None:
+        if self._p.xp is None:
             grads = [g.copy() for g in grads]
         if l2:
             grads[0::2] = [dW + W_l * (l2 / n) for dW, W_l in zip(grads[0::2], W)]
         if reduction == "sum":
             return loss * n, dict(zip(self._names(), grads))
-        return loss + self._penalty(l2, n), dict(zip(self._names(), grads))
+        return loss + self._p.penalty(l2, n), dict(zip(self._names(), grads))
 
     # -- training -------------------------------------------------------------------------------
 
@@ -729,9 +679,9 @@ class Network:
         return learning_rate, batch_size, rule, l2
 
     def _new_training(self, rule: optimizers.Optimizer) -> Any:
-        if self._xp is None:
-            return _training.NumpyTraining(self, rule)
-        return _training.XpTraining(self, rule)
+        architecture = (self._sizes, self._hidden, self._output_loss)
+        kind = _training.NumpyTraining if self._p.xp is None else _training.XpTraining
+        return kind(self._p, architecture, rule, self._seed)
 
     def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
             optimizer: str | optimizers.Optimizer = "gd", l2: float = 0.0,
@@ -842,7 +792,7 @@ class Network:
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 training.epochs(X, Y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2,
-                                rng=rng, callback=callback, verbose=int(verbose), who=who)
+                                rng=rng, history=self.history, callback=callback, verbose=int(verbose), who=who)
         except _training.Diverged:
             if not self.history:
                 self.history = previous if training.stepper is None else []
@@ -899,7 +849,7 @@ class Network:
         training = self._training[0]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             training.epochs(X, Y, epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
-                            who=who)
+                            history=self.history, who=who)
         return self
 
     def _training_data(self, X: Any, y: Any, who: str) -> tuple[Any, Any]:
@@ -907,16 +857,16 @@ class Network:
 
         Bad data raises before the parameters move.
         """
-        if self._target_of(X, who) != (self._xp, self._device, self._dtype_name):
+        if self._target_of(X, who) != (self._p.xp, self._p.device, self._p.dtype_name):
             self._check_data(X, y, who)
         return self._data(X, y, who, follow=True)
 
     def _target_of(self, X: Any, who: str) -> tuple[Any, Any, str]:
         """Where training on ``X`` puts the parameters: ``(namespace, device, dtype name)``."""
         xp = _backends.library_of(X, who, "X")
-        dtype = (_data_dtype(X, xp) or self._dtype_name) if self._follow_dtype else self._dtype_name
-        if _backends.same_library(xp, self._xp):
-            xp = self._xp
+        dtype = (_data_dtype(X, xp) or self._p.dtype_name) if self._follow_dtype else self._p.dtype_name
+        if _backends.same_library(xp, self._p.xp):
+            xp = self._p.xp
         return xp, _backends.device_of(X, xp), dtype
 
     def _check_data(self, X: Any, y: Any, who: str) -> None:
@@ -925,7 +875,7 @@ class Network:
         if xp is None:  # checked as NumPy data in the dtype training will use (dtype=None: the data's)
             probe = object.__new__(type(self))
             probe.__dict__.update(self.__dict__)
-            probe._xp, probe._device, probe._dtype_name = None, None, self._target_of(X, who)[2]
+            probe._p = _parameter_set.ParameterSet(self._p.arrays, self._target_of(X, who)[2])
             probe._data(X, y, who)
             return
         self._check_shape(tuple(getattr(X, "shape", ())), who)
@@ -992,19 +942,19 @@ class Network:
         self._library(X, who, follow=False)
         X = self._features(X, who)
         n = X.shape[0]
-        W, b = self._weights_and_biases()
+        W, b = (self._p.weights, self._p.biases)
         rows = min(n, max(1024, _CHUNK_ELEMENTS // max(self._sizes[1:])))
         if rows == n:
             return self._layers(n).forward(X, W, b)
         layers = self._layers(rows)
-        if self._xp is None:
+        if self._p.xp is None:
             Z = np.empty((n, self._sizes[-1]), self.dtype)
             for start in range(0, n, rows):
                 part = X[start:start + rows]
                 pass_ = layers if part.shape[0] == rows else layers.first(part.shape[0])
                 Z[start:start + rows] = pass_.forward(part, W, b)
             return Z
-        return self._xp.concat([layers.forward(X[start:min(start + rows, n), :], W, b)  # the array API's slices:
+        return self._p.xp.concat([layers.forward(X[start:min(start + rows, n), :], W, b)  # the array API's slices:
                                 for start in range(0, n, rows)], axis=0)  # every axis, and in bounds
 
     def predict(self, X: Any) -> Any:
@@ -1025,7 +975,7 @@ class Network:
             If ``X`` is of another library (or device) than the parameters.
         """
         Z = self._output_z(X, "predict")
-        return self._output_loss.predict(Z) if self._xp is None else self._output_loss.predict_xp(self._xp, Z)
+        return self._output_loss.predict(Z) if self._p.xp is None else self._output_loss.predict_xp(self._p.xp, Z)
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, shape ``(n_samples, n_classes)``, rows summing to 1.
@@ -1049,7 +999,7 @@ class Network:
             raise TypeError("predict_proba: output='identity' is a regression and has no class probabilities; "
                             "use predict")
         Z = self._output_z(X, "predict_proba")
-        return self._output_loss.proba(Z) if self._xp is None else self._output_loss.proba_xp(self._xp, Z)
+        return self._output_loss.proba(Z) if self._p.xp is None else self._output_loss.proba_xp(self._p.xp, Z)
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classification; the coefficient of determination :math:`R^2` for ``"identity"``.
@@ -1066,8 +1016,8 @@ class Network:
         """
         self._library(X, "score", follow=False)
         Xc = self._features(X, "score")
-        Y = _backends.to_numpy(self._targets(y, Xc.shape[0], "score"), self._xp)
-        Z = _backends.to_numpy(self._output_z(X, "score"), self._xp)
+        Y = _backends.to_numpy(self._targets(y, Xc.shape[0], "score"), self._p.xp)
+        Z = _backends.to_numpy(self._output_z(X, "score"), self._p.xp)
         if self.output == "identity":
             Y64, Z64 = Y.astype(np.float64), Z.astype(np.float64)
             residual = ((Y64 - Z64) ** 2).sum(axis=0)
@@ -1157,11 +1107,6 @@ def _dtype_name(dtype: Any) -> str:
                             f"got {dtype!r}") from None
         raise ValueError(f"dtype must be float16, bfloat16, float32 or float64, got {name}")
     return name
-
-
-def _host_dtype(name: str) -> np.dtype:
-    """The NumPy dtype that holds a network dtype's values on the host (bfloat16: float32)."""
-    return np.dtype(np.float32) if name == "bfloat16" else np.dtype(name)
 
 
 def _data_dtype(X: Any, xp: Any) -> str | None:
