@@ -12,6 +12,7 @@ Nothing here imports a library the caller has not already imported.
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -159,13 +160,24 @@ def copy(x: Any, xp: Any) -> Any:
     return xp.asarray(x, copy=True)
 
 
+def is_namespace(like: Any) -> bool:
+    """Whether ``like`` is an array namespace or module (``numpy``, ``torch``, ``jax.numpy``), not an array."""
+    if like is np:
+        return True
+    # a module is one even with a shape function (jax.numpy); an array has no __name__
+    return hasattr(like, "__name__") and hasattr(like, "asarray") and (
+        isinstance(like, types.ModuleType) or not hasattr(like, "shape"))
+
+
 def namespace(like: Any) -> Any:
     """The namespace (None for NumPy) of ``like``: an array of some library, or a namespace or module itself."""
     if like is np or like is None:
         return None
     compat = _compat()
-    if hasattr(like, "__name__") and hasattr(like, "asarray") and not hasattr(like, "shape"):
+    if is_namespace(like):
         name = like.__name__
+        if name in ("jax.numpy",):  # before NumPy's check, which its name would pass
+            return compat.array_namespace(like.zeros(1))
         if "numpy" in name and "compat" not in name and "strict" not in name:
             return None
         if name == "torch":
@@ -176,7 +188,5 @@ def namespace(like: Any) -> Any:
             import array_api_compat.cupy as xp_cupy
 
             return xp_cupy
-        if name in ("jax.numpy",):
-            return compat.array_namespace(like.zeros(1))
         return like
     return library_of(like, "to", "like")

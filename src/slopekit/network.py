@@ -427,7 +427,7 @@ class Network:
         True
         """
         xp = _backends.namespace(like)
-        if device is None and xp is not None and hasattr(like, "shape"):
+        if device is None and xp is not None and not _backends.is_namespace(like):
             device = _backends.device_of(like, xp)
         name = self._p.dtype_name if dtype is None else _dtype_name(dtype)
         if dtype is not None:
