@@ -550,6 +550,24 @@ def test_dask_arrays_are_refused_and_nothing_is_computed():
     assert net.history == [] and net.optimizer_state() is None
 
 
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_divergence_on_torch_restores_the_parameters(batch_size):
+    rng = np.random.RandomState(0)
+    X, y = torch.from_numpy(rng.randn(23, 3)), torch.from_numpy(rng.randn(23, 2) * 1e3)
+    net = Network([3, 8, 2], "relu", "identity", seed=0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        net.fit(X, y, epochs=500, learning_rate=50.0, batch_size=batch_size)
+    good = len(net.history)
+    assert all(bool(torch.isfinite(p).all()) for p in net.parameters().values())
+    replay = Network([3, 8, 2], "relu", "identity", seed=0)
+    if good:
+        replay.fit(X, y, epochs=good, learning_rate=50.0, batch_size=batch_size)
+    else:
+        replay.to(X)
+    for k, p in net.parameters().items():  # as after the last finite epoch (mini-batches: its start)
+        assert torch.equal(p, replay.parameters()[k]), k
+
+
 # -- partial_fit -------------------------------------------------------------------------------------------
 
 PARTIAL = [("gd", None), ("gd", 32), ("momentum", None), ("momentum", 32), ("adam", None), ("adam", 32)]
