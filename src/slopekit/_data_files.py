@@ -187,8 +187,9 @@ def read_features(path: str, features: Sequence[str] | None, n_features: int, *,
     features : sequence of str or None
         The model's feature names: those columns are read, in this order,
         whatever their order in the file; other columns are left out (and
-        listed in ``Table.ignored``). None (a model without names): the file's
-        columns by position, less ``target``.
+        listed in ``Table.ignored``). None (a model without names), or an
+        array file whose columns (named ``"0"``, ``"1"``, ...) do not hold
+        them: the file's columns by position, less ``target``.
     n_features : int
         The number of features the model takes.
     target : str, optional
@@ -209,6 +210,8 @@ def read_features(path: str, features: Sequence[str] | None, n_features: int, *,
         columns = [str(j) for j in range(X.shape[1])]
     if target is not None and target not in columns:
         raise DataError(f"{path}: unknown target column {target!r}; the columns are: {_shown(columns)}")
+    if ext in (".npy", ".npz") and features is not None and not set(features) <= set(columns):
+        features = None  # an array has no column names to match: its columns are taken by position
     if features is None:
         chosen = [c for c in columns if c != target]
         if len(chosen) != n_features:

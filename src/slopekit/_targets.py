@@ -56,7 +56,7 @@ def infer_task(y: np.ndarray) -> tuple[str, str]:
     >>> infer_task(np.array(["a", "b", "a"]))
     ('classification', 'text values')
     >>> infer_task(np.array([1, 2, 3, 3]))
-    ('classification', 'whole numbers with 3 distinct values (at most 20)')
+    ('classification', '3 distinct whole numbers, at most 20')
     >>> infer_task(np.array([0.5, 1.25]))
     ('regression', 'numbers that are not all whole')
     """
@@ -69,8 +69,8 @@ def infer_task(y: np.ndarray) -> tuple[str, str]:
         return "regression", "numbers that are not all whole"
     k = len(np.unique(y))
     if k <= CLASS_LIMIT:
-        return "classification", f"whole numbers with {k} distinct values (at most {CLASS_LIMIT})"
-    return "regression", f"whole numbers with {k} distinct values (more than {CLASS_LIMIT})"
+        return "classification", f"{k} distinct whole numbers, at most {CLASS_LIMIT}"
+    return "regression", f"{k} distinct whole numbers, more than {CLASS_LIMIT}"
 
 
 def _class_value(v: Any) -> Any:

@@ -310,6 +310,11 @@ def _folder(path: str, flag: str) -> None:
     _probe(path, f"{flag} {path}")
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 epoch"``, ``"2 epochs"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _percent(key: str, value: float | None) -> str:
     if value is None:
         return "-"
@@ -334,7 +339,7 @@ def _header(run: Any, settings: Any, defaulted: list[str], state: dict[str, Any]
         print(f"scaling: {settings.scale}: each feature{also} to {how} over the {n_train} training rows "
               f"(kept in model.npz for predict)" if settings.scale != "none" else f"scaling: {how}")
     print(f"network: {run.net!r}")
-    print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {settings.epochs} epochs, {batch}"
+    print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {_count(settings.epochs, 'epoch')}, {batch}"
           + (f", resuming after epoch {run.epoch}" if state else ""))
     if defaulted:
         shown = {"hidden": "--hidden", "activation": "--activation", "optimizer": "--optimizer", "lr": "--lr",
@@ -439,8 +444,9 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     key = runs.score_name(run.output)
     done = run.epoch - (state["epoch"] if state else 0)
-    speed = f" ({done / run.seconds:,.0f} epochs/s)" if run.seconds > 0 and done else ""
-    print(f"trained {done} epochs in {run.seconds:.1f} s{speed}; final loss {metrics['final_loss']:.6f}")
+    speed = "" if run.seconds <= 0 or not done else f" ({done / run.seconds:,.0f} epochs/s)" \
+        if done >= run.seconds else f" ({run.seconds / done:,.1f} s per epoch)"
+    print(f"trained {_count(done, 'epoch')} in {run.seconds:.1f} s{speed}; final loss {metrics['final_loss']:.6f}")
     print(f"{'accuracy' if key == 'accuracy' else 'R^2'}: training {_percent(key, metrics[f'train_{key}'])}, "
           f"held out {_percent(key, metrics[f'test_{key}'])}")
     print(f"wrote {os.path.join(folder, '')}: {', '.join(metrics['files'])}")

@@ -104,16 +104,13 @@ def _slope_panel(ax: Any, g: Any, at: float, span: tuple[float, float]) -> list[
 
 
 #: Where each label of the triangle may go, in order of preference: (dx, dy) in points from its
-#: anchor, and the text's alignment. The first that stays inside the axes, off the curves and off
-#: the other labels is taken.
-_WIDTH_SPOTS = (((0, -10), "center", "center"), ((0, 10), "center", "center"), ((0, -22), "center", "center"),
-                ((0, 22), "center", "center"), ((0, -34), "center", "center"), ((0, 34), "center", "center"))
-_HEIGHT_SPOTS = (((4, 0), "left", "center"), ((-4, 0), "right", "center"), ((4, 14), "left", "center"),
-                 ((4, -14), "left", "center"), ((-4, 14), "right", "center"), ((-4, -14), "right", "center"),
-                 ((4, 28), "left", "center"), ((4, -28), "left", "center"), ((-4, 28), "right", "center"),
-                 ((-4, -28), "right", "center"))
-_BOX_SPOTS = (((0.03, 0.97), "left", "top"), ((0.97, 0.97), "right", "top"), ((0.03, 0.03), "left", "bottom"),
-              ((0.97, 0.03), "right", "bottom"))
+#: anchor, the text's alignment, and its lines (the height's label may break after "height"). The
+#: first that stays inside the axes, off the curves and off the other labels is taken.
+_WIDTH_SPOTS = tuple(((0, dy), "center", "center", 1) for dy in (-10, 10, -22, 22, -34, 34))
+_HEIGHT_SPOTS = tuple((xy, ha, "center", lines) for dy in (0, 14, -14, 28, -28) for lines in (1, 2)
+                      for xy, ha in (((4, dy), "left"), ((-4, dy), "right")))
+_BOX_SPOTS = (((0.03, 0.97), "left", "top", 3), ((0.97, 0.97), "right", "top", 3),
+              ((0.03, 0.03), "left", "bottom", 3), ((0.97, 0.03), "right", "bottom", 3))
 
 _LABEL = {"fontsize": 8, "color": "0.1",
           "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}}
@@ -127,33 +124,36 @@ def _label_triangle(ax: Any, renderer: Any, g_at: tuple[float, float, float], cu
     """
     at, a0, slope = g_at
     width, height = 1.0, slope
-    points = ax.transData.transform(np.vstack(curves))
+    dots = np.array([[at, a0], [at, slope]])
+    ring = 4.0 * np.column_stack([np.cos(np.linspace(0, 2 * np.pi, 12)), np.sin(np.linspace(0, 2 * np.pi, 12))])
+    points = np.vstack([ax.transData.transform(np.vstack(curves)),  # the curves, and each dot's rim
+                        *(ax.transData.transform(dots)[i] + ring for i in range(2))])
     taken: list[Any] = []
     box = f"height / width = slope\n{height:.3g} / {width:g} = {slope:.3g}\ng\u2032({at:g}) = {slope:.3g}"
     texts = [
         _place(ax, renderer, points, taken, _BOX_SPOTS,
-               lambda xy, ha, va: ax.text(*xy, box, transform=ax.transAxes, ha=ha, va=va, **_BOX)),
+               lambda xy, ha, va, _: ax.text(*xy, box, transform=ax.transAxes, ha=ha, va=va, **_BOX)),
         _place(ax, renderer, points, taken, _WIDTH_SPOTS,
-               lambda xy, ha, va: ax.annotate(f"width {width:g}", (at + width / 2, a0), xytext=xy,
-                                              textcoords="offset points", ha=ha, va=va, **_LABEL)),
+               lambda xy, ha, va, _: ax.annotate(f"width {width:g}", (at + width / 2, a0), xytext=xy,
+                                                 textcoords="offset points", ha=ha, va=va, **_LABEL)),
         _place(ax, renderer, points, taken, _HEIGHT_SPOTS,
-               lambda xy, ha, va: ax.annotate(f"height {height:.3g}", (at + width, a0 + height / 2), xytext=xy,
-                                              textcoords="offset points", ha=ha, va=va, **_LABEL)),
+               lambda xy, ha, va, lines: ax.annotate(f"height{' ' if lines == 1 else chr(10)}{height:.3g}",
+                                                     (at + width, a0 + height / 2), xytext=xy,
+                                                     textcoords="offset points", ha=ha, va=va, **_LABEL)),
     ]
     return texts
 
 
 def _place(ax: Any, renderer: Any, points: np.ndarray, taken: list[Any], spots: Sequence, make: Any) -> Any:
-    """Try ``make(xy, ha, va)`` at each spot; keep the first clear one (else the least crowded inside the axes)."""
+    """Try ``make(xy, ha, va, lines)`` at each spot; keep the first clear one (else the least crowded inside the
+    axes)."""
     frame = ax.get_window_extent(renderer)
     best, best_cost = None, None
-    for xy, ha, va in spots:
-        text = make(xy, ha, va)
-        box = text.get_window_extent(renderer)
-        if text.get_bbox_patch() is not None:
-            box = text.get_bbox_patch().get_window_extent(renderer)
+    for xy, ha, va, lines in spots:
+        text = make(xy, ha, va, lines)
+        box = _extent(text, renderer)
         outside = not (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1)
-        crossed = int(box.contains_points(points).sum()) if len(points) else 0
+        crossed = _points_in(box, points)
         overlaps = sum(box.overlaps(other) for other in taken)
         cost = (outside, overlaps + crossed)
         if best_cost is None or cost < best_cost:
@@ -166,6 +166,22 @@ def _place(ax: Any, renderer: Any, points: np.ndarray, taken: list[Any], spots: 
             break
     taken.append(best_box)
     return best
+
+
+def _extent(text: Any, renderer: Any) -> Any:
+    """The display box a text covers, its rounded background included (as it will be drawn)."""
+    box = text.get_window_extent(renderer)
+    patch = text.get_bbox_patch()
+    if patch is None:
+        return box
+    text.update_bbox_position_size(renderer)
+    return box.union([box, patch.get_window_extent(renderer)])
+
+
+def _points_in(box: Any, points: np.ndarray) -> int:
+    """How many of the display ``points`` (n, 2) lie in the ``Bbox``."""
+    x, y = points[:, 0], points[:, 1]
+    return int(((x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)).sum())
 
 
 def _window(at: float, span: tuple[float, float]) -> tuple[float, float]:
