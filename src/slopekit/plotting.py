@@ -286,9 +286,14 @@ def loss_curve(history: Sequence[float], path: str | os.PathLike, *, held_out: S
     powers of ten, written as plain numbers (0.2, not 2×10⁻¹). A flatter
     curve gets a linear axis, also in plain numbers, without an offset.
     """
+    path = check_path(path)
+    _save(_loss_figure(history, held_out, title), path)
+    return round(6.4 * DPI), round(4.2 * DPI)
+
+
+def _loss_figure(history: Sequence[float], held_out: Sequence[tuple[int, float]], title: str) -> Any:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
 
-    path = check_path(path)
     loss = np.asarray(history, dtype=float)
     pairs = np.asarray(held_out, dtype=float).reshape(-1, 2)
     fig = _figure(6.4, 4.2)
@@ -313,8 +318,7 @@ def loss_curve(history: Sequence[float], path: str | os.PathLike, *, held_out: S
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper right", fontsize=9)
-    _save(fig, path)
-    return round(6.4 * DPI), round(4.2 * DPI)
+    return fig
 
 
 #: `loss_curve` draws the loss on a log axis when its largest value is at least this many times its smallest.
@@ -364,14 +368,22 @@ def decision_boundary(net: Any, X: np.ndarray, y: np.ndarray, path: str | os.Pat
     (int, int)
         Width and height in pixels.
     """
+    path = check_path(path)
+    if X.shape[1] != 2 or net.output == "identity":
+        raise ValueError("decision_boundary: needs a classifier with exactly two input features")
+    fig = _boundary_figure(net, X, y, X_test, y_test, transform, class_names, feature_names, title)
+    _save(fig, path)
+    return round(6.0 * DPI), round(5.6 * DPI)
+
+
+def _boundary_figure(net: Any, X: np.ndarray, y: np.ndarray, X_test: np.ndarray | None, y_test: np.ndarray | None,
+                     transform: Any, class_names: Sequence[str] | None, feature_names: Sequence[str] | None,
+                     title: str) -> Any:
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
 
     from . import _chunked
 
-    path = check_path(path)
-    if X.shape[1] != 2 or net.output == "identity":
-        raise ValueError("decision_boundary: needs a classifier with exactly two input features")
     points = X if X_test is None else np.vstack([X, X_test])
     lo, hi = points.min(axis=0), points.max(axis=0)
     margin = 0.08 * (hi - lo) + 1e-9 * np.maximum(1.0, np.abs(points).max(axis=0))
@@ -409,8 +421,7 @@ def decision_boundary(net: Any, X: np.ndarray, y: np.ndarray, path: str | os.Pat
     ax.set_xlabel(feature_names[0] if feature_names else "x\u2081")
     ax.set_ylabel(feature_names[1] if feature_names else "x\u2082")
     ax.set_title(title, fontsize=10)
-    _save(fig, path)
-    return round(6.0 * DPI), round(5.6 * DPI)
+    return fig
 
 
 def confusion_matrix(counts: np.ndarray, class_names: Sequence[str], path: str | os.PathLike, *,
@@ -436,10 +447,21 @@ def confusion_matrix(counts: np.ndarray, class_names: Sequence[str], path: str |
     path = check_path(path)
     counts = np.asarray(counts)
     k = counts.shape[0]
-    if counts.shape != (k, k) or len(class_names) != k:
+    if counts.ndim != 2 or counts.shape != (k, k) or len(class_names) != k:
         raise ValueError(f"confusion_matrix: counts must be (k, k) with k class names, got {counts.shape} and "
                          f"{len(class_names)} names")
-    side = min(4.6 + 0.32 * k, 12.0)
+    side = _confusion_side(k)
+    _save(_confusion_figure(counts, class_names, title), path)
+    return round((side + 0.8) * DPI), round(side * DPI)
+
+
+def _confusion_side(k: int) -> float:
+    return min(4.6 + 0.32 * k, 12.0)
+
+
+def _confusion_figure(counts: np.ndarray, class_names: Sequence[str], title: str) -> Any:
+    k = counts.shape[0]
+    side = _confusion_side(k)
     fig = _figure(side + 0.8, side)
     ax = fig.add_subplot()
     image = ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(int(counts.max()), 1))
@@ -455,5 +477,4 @@ def confusion_matrix(counts: np.ndarray, class_names: Sequence[str], path: str |
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title, fontsize=10)
-    _save(fig, path)
-    return round((side + 0.8) * DPI), round(side * DPI)
+    return fig

@@ -481,6 +481,7 @@ class Run:
             with np.errstate(all="ignore"):
                 predicted = _chunked.predict(net, d.X_test)
             counts = _chunked.confusion(d.y_test, predicted, len(classes))
+            metrics["confusion"] = {"classes": classes, "counts": counts.tolist()}  # row: true, column: predicted
             plotting.confusion_matrix(counts, classes, os.path.join(self.folder, "confusion.png"),
                                       title=f"{name}: the {len(d.X_test)} held-out rows, "
                                             f"{metrics[f'test_{key}']:.1%} right")
