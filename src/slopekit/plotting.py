@@ -100,72 +100,131 @@ def _slope_panel(ax: Any, g: Any, at: float, span: tuple[float, float]) -> list[
     ax.set_ylim(lo - pad, hi + 0.45 * (hi - lo) + pad)  # room for the box at the top
     ax.grid(alpha=0.25)
     inside = (zt >= span[0]) & (zt <= span[1])
-    return [np.column_stack([z, a]), np.column_stack([z, slope_curve]), np.column_stack([zt, tangent])[inside]]
+    t = np.linspace(0.0, 1.0, 41)[:, None]
+    sides = np.vstack([corners[0] + t * (corners[1] - corners[0]), corners[1] + t * (corners[2] - corners[1])])
+    return [np.column_stack([z, a]), np.column_stack([z, slope_curve]), np.column_stack([zt, tangent])[inside],
+            sides]
 
 
-#: Where each label of the triangle may go, in order of preference: (dx, dy) in points from its
-#: anchor, the text's alignment, and its lines (the height's label may break after "height"). The
-#: first that stays inside the axes, off the curves and off the other labels is taken.
-_WIDTH_SPOTS = tuple(((0, dy), "center", "center", 1) for dy in (-10, 10, -22, 22, -34, 34))
-_HEIGHT_SPOTS = tuple((xy, ha, "center", lines) for dy in (0, 14, -14, 28, -28) for lines in (1, 2)
-                      for xy, ha in (((4, dy), "left"), ((-4, dy), "right")))
-_BOX_SPOTS = (((0.03, 0.97), "left", "top", 3), ((0.97, 0.97), "right", "top", 3),
-              ((0.03, 0.03), "left", "bottom", 3), ((0.97, 0.03), "right", "bottom", 3))
+#: The triangle's labels are searched for on rings around their anchor: radii in points, nearest
+#: first, and on each ring the directions (degrees) nearest the label's preferred one first.
+_RADII = tuple(range(9, 121, 4))
+_ANGLES = tuple(range(0, 360, 15))
+#: The slope box's corners of the axes, in order of preference.
+_BOX_SPOTS = (((0.03, 0.97), "left", "top"), ((0.97, 0.97), "right", "top"), ((0.03, 0.03), "left", "bottom"),
+              ((0.97, 0.03), "right", "bottom"))
+#: Display pixels a label keeps from the axes' frame, the curves and the other labels.
+_MARGIN = 2.0
 
-_LABEL = {"fontsize": 8, "color": "0.1",
+_LABEL = {"fontsize": 8, "color": "0.1", "multialignment": "left",
           "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}}
 _BOX = {"fontsize": 9, "bbox": {"boxstyle": "round,pad=0.35", "fc": "white", "ec": _COLORS[2], "alpha": 0.9}}
 
 
 def _label_triangle(ax: Any, renderer: Any, g_at: tuple[float, float, float], curves: list[np.ndarray]) -> list[Any]:
-    """The triangle's labels (width, height) and the slope box, each where it is clear of the curves.
+    """The slope box and the triangle's labels (width, height), each where it is clear of the curves.
 
-    Returns the three text objects.
+    Everything is measured in display pixels after the layout is frozen: the
+    curves (sampled every couple of pixels), the two dots, the axes' frame,
+    and each label's box as matplotlib will draw it. Returns the three texts.
     """
     at, a0, slope = g_at
     width, height = 1.0, slope
-    dots = np.array([[at, a0], [at, slope]])
-    ring = 4.0 * np.column_stack([np.cos(np.linspace(0, 2 * np.pi, 12)), np.sin(np.linspace(0, 2 * np.pi, 12))])
-    points = np.vstack([ax.transData.transform(np.vstack(curves)),  # the curves, and each dot's rim
-                        *(ax.transData.transform(dots)[i] + ring for i in range(2))])
+    points = _dense_points(ax, curves, [(at, a0), (at, slope)])
+    frame = ax.get_window_extent(renderer).padded(-_MARGIN)
     taken: list[Any] = []
     box = f"height / width = slope\n{height:.3g} / {width:g} = {slope:.3g}\ng\u2032({at:g}) = {slope:.3g}"
-    texts = [
-        _place(ax, renderer, points, taken, _BOX_SPOTS,
-               lambda xy, ha, va, _: ax.text(*xy, box, transform=ax.transAxes, ha=ha, va=va, **_BOX)),
-        _place(ax, renderer, points, taken, _WIDTH_SPOTS,
-               lambda xy, ha, va, _: ax.annotate(f"width {width:g}", (at + width / 2, a0), xytext=xy,
-                                                 textcoords="offset points", ha=ha, va=va, **_LABEL)),
-        _place(ax, renderer, points, taken, _HEIGHT_SPOTS,
-               lambda xy, ha, va, lines: ax.annotate(f"height{' ' if lines == 1 else chr(10)}{height:.3g}",
-                                                     (at + width, a0 + height / 2), xytext=xy,
-                                                     textcoords="offset points", ha=ha, va=va, **_LABEL)),
-    ]
+    texts = [_place_box(ax, renderer, box, points, frame, taken)]
+    for words, anchor, prefer in ((("width", f"{width:g}"), (at + width / 2, a0), 270),
+                                  (("height", f"{height:.3g}"), (at + width, a0 + height / 2), 0)):
+        texts.append(_place_label(ax, renderer, words, anchor, prefer, points, frame, taken))
     return texts
 
 
-def _place(ax: Any, renderer: Any, points: np.ndarray, taken: list[Any], spots: Sequence, make: Any) -> Any:
-    """Try ``make(xy, ha, va, lines)`` at each spot; keep the first clear one (else the least crowded inside the
-    axes)."""
-    frame = ax.get_window_extent(renderer)
-    best, best_cost = None, None
-    for xy, ha, va, lines in spots:
-        text = make(xy, ha, va, lines)
-        box = _extent(text, renderer)
-        outside = not (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1)
-        crossed = _points_in(box, points)
-        overlaps = sum(box.overlaps(other) for other in taken)
-        cost = (outside, overlaps + crossed)
-        if best_cost is None or cost < best_cost:
-            if best is not None:
-                best.remove()
-            best, best_cost, best_box = text, cost, box
-        else:
-            text.remove()
-        if cost == (False, 0):
-            break
-    taken.append(best_box)
-    return best
+def _dense_points(ax: Any, curves: list[np.ndarray], dots: list[tuple[float, float]]) -> np.ndarray:
+    """The curves' polylines in display pixels, filled in to a point every pixel or two, and each dot's rim."""
+    parts = []
+    for curve in curves:
+        xy = ax.transData.transform(curve)
+        if len(xy) < 2:
+            parts.append(xy)
+            continue
+        steps = np.maximum(1, np.ceil(np.hypot(*np.diff(xy, axis=0).T) / 1.5)).astype(int)
+        start = np.repeat(xy[:-1], steps, axis=0)
+        delta = np.repeat(np.diff(xy, axis=0) / steps[:, None], steps, axis=0)
+        k = np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)
+        parts += [start + delta * k[:, None], xy[-1:]]
+    rim = 5.0 * np.column_stack([np.cos(np.linspace(0, 2 * np.pi, 16)), np.sin(np.linspace(0, 2 * np.pi, 16))])
+    parts += [ax.transData.transform([dot])[0] + rim for dot in dots]
+    return np.vstack(parts)
+
+
+def _clear(box: tuple[float, float, float, float], frame: Any, points: np.ndarray, taken: list[Any]) -> bool:
+    """Whether the display box ``(x0, y0, x1, y1)`` is inside ``frame`` and off the points and taken boxes."""
+    x0, y0, x1, y1 = box
+    if x0 < frame.x0 or x1 > frame.x1 or y0 < frame.y0 or y1 > frame.y1:
+        return False
+    m = _MARGIN
+    x, y = points[:, 0], points[:, 1]
+    if ((x >= x0 - m) & (x <= x1 + m) & (y >= y0 - m) & (y <= y1 + m)).any():
+        return False
+    return not any(x0 < t.x1 + m and t.x0 - m < x1 and y0 < t.y1 + m and t.y0 - m < y1 for t in taken)
+
+
+def _place_box(ax: Any, renderer: Any, text: str, points: np.ndarray, frame: Any, taken: list[Any]) -> Any:
+    """The slope box in the first clear corner of the axes (`_BOX_SPOTS`; the first corner if none is clear)."""
+    for xy, ha, va in _BOX_SPOTS:
+        artist = ax.text(*xy, text, transform=ax.transAxes, ha=ha, va=va, **_BOX)
+        box = _extent(artist, renderer)
+        if _clear(box.extents, frame, points, taken):
+            taken.append(box)
+            return artist
+        artist.remove()
+    xy, ha, va = _BOX_SPOTS[0]
+    artist = ax.text(*xy, text, transform=ax.transAxes, ha=ha, va=va, **_BOX)
+    taken.append(_extent(artist, renderer))
+    return artist
+
+
+def _place_label(ax: Any, renderer: Any, words: tuple[str, str], anchor: tuple[float, float], prefer: float,
+                 points: np.ndarray, frame: Any, taken: list[Any]) -> Any:
+    """A triangle's label at the nearest clear spot around ``anchor`` (one line, or two if that is clear first).
+
+    The candidates are the centres of rings around the anchor (`_RADII`,
+    `_ANGLES`), their boxes computed from the label's measured size; the
+    label is drawn once, where it fits. Where nothing fits, the nearest spot
+    inside the axes.
+    """
+    sizes = {}
+    for sep in (" ", "\n"):
+        probe = ax.annotate(sep.join(words), anchor, xytext=(0, 0), textcoords="offset points", ha="center",
+                            va="center", **_LABEL)
+        box = _extent(probe, renderer)
+        sizes[sep] = (box.width, box.height, box.x0 + box.width / 2, box.y0 + box.height / 2)
+        probe.remove()
+    px = renderer.points_to_pixels(1.0)
+    order = sorted(_ANGLES, key=lambda a: (abs((a - prefer + 180) % 360 - 180), a))
+    fallback = None
+    for r in _RADII:
+        for angle in order:
+            dx, dy = r * np.cos(np.radians(angle)), r * np.sin(np.radians(angle))
+            for sep, (w, h, cx, cy) in sizes.items():
+                x, y = cx + dx * px, cy + dy * px
+                box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+                if _clear(box, frame, points, taken):
+                    return _put(ax, renderer, words, sep, anchor, (dx, dy), taken)
+                if fallback is None and _clear(box, frame, np.empty((0, 2)), []):
+                    fallback = (sep, (dx, dy))
+    sep, offset = fallback or (" ", (0.0, -_RADII[0] if prefer == 270 else 0.0))
+    return _put(ax, renderer, words, sep, anchor, offset, taken)
+
+
+def _put(ax: Any, renderer: Any, words: tuple[str, str], sep: str, anchor: tuple[float, float],
+         offset: tuple[float, float], taken: list[Any]) -> Any:
+    artist = ax.annotate(sep.join(words), anchor, xytext=offset, textcoords="offset points", ha="center",
+                         va="center", **_LABEL)
+    taken.append(_extent(artist, renderer))
+    return artist
 
 
 def _extent(text: Any, renderer: Any) -> Any:
@@ -176,12 +235,6 @@ def _extent(text: Any, renderer: Any) -> Any:
         return box
     text.update_bbox_position_size(renderer)
     return box.union([box, patch.get_window_extent(renderer)])
-
-
-def _points_in(box: Any, points: np.ndarray) -> int:
-    """How many of the display ``points`` (n, 2) lie in the ``Bbox``."""
-    x, y = points[:, 0], points[:, 1]
-    return int(((x >= box.x0) & (x <= box.x1) & (y >= box.y0) & (y <= box.y1)).sum())
 
 
 def _window(at: float, span: tuple[float, float]) -> tuple[float, float]:
