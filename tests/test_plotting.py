@@ -212,7 +212,8 @@ def test_the_boundary_colours_classes_and_marks_the_split(tmp_path):
     net = slopekit.Network([2, 16, 3], "tanh", "softmax").fit(X, y, epochs=200, learning_rate=0.05,
                                                                   optimizer="adam")
     names = ["north", "east", "west"]
-    fig = plotting._boundary_figure(net, X[:120] * 10, y[:120], X[120:] * 10, y[120:], lambda G: G / 10, names,
+    train, test = np.split(np.random.RandomState(0).permutation(150), [120])
+    fig = plotting._boundary_figure(net, X[train] * 10, y[train], X[test] * 10, y[test], lambda G: G / 10, names,
                                     ["length (cm)", "width (cm)"], "t")
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("length (cm)", "width (cm)")
