@@ -262,7 +262,7 @@ def test_predict_refuses_missing_features_by_name(tmp_path, capsys, via):
     write_csv(partial, ["a", "c", "y"], [[1, 2, 0]])
     argv = ["predict", str(out / "model.npz"), str(partial), "--out", str(tmp_path / "p.csv")]
     err = _run(via, argv, capsys, 2)
-    assert "missing the model's feature columns 'b', 'd'" in err
+    assert "missing the model's feature columns 'b', 'd' (2 of 4); the file's columns are: a, c, y" in err
     assert not (tmp_path / "p.csv").exists()
 
 

@@ -120,8 +120,9 @@ def _target_index(columns: list[str], target: str | None, path: str) -> int:
 def _chosen(columns: list[str], features: Sequence[str], path: str) -> None:
     missing = [name for name in features if name not in columns]
     if missing:
+        count = f" ({len(missing)} of {len(features)})" if len(missing) > 1 else ""
         raise DataError(f"{path}: missing the model's feature column{'s' if len(missing) > 1 else ''} "
-                        f"{_shown([repr(m) for m in missing])}; the file's columns are: {_shown(columns)}")
+                        f"{_shown([repr(m) for m in missing], 8)}{count}; the file's columns are: {_shown(columns)}")
 
 
 # -- reading --------------------------------------------------------------------------------------
