@@ -15,7 +15,8 @@ rows). Then:
    interpreter with numpy, pyarrow and matplotlib loaded: its own baseline).
 
 Run: ``python scripts/large_csv.py [--rows N] [--file PATH]`` (needs pandas
-and pyarrow; about a minute at the default size).
+and pyarrow; about a minute at the default size); ``--blocks`` measures
+slopekit's reader alone at block sizes from 256 KiB to 16 MiB.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ if kind.startswith("arrow") or kind == "pandas_arrow":
 if kind == "slopekit":
     import pyarrow, pyarrow.csv
     from slopekit import _data_files
+    if len(sys.argv) > 3:
+        _data_files._BLOCK = int(sys.argv[3])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 if kind == "handwritten":
@@ -129,12 +132,21 @@ def main() -> None:
     parser.add_argument("--file", help="the CSV to write (once) and read (default: in the temporary folder)")
     parser.add_argument("--skip", action="append", default=[], help="a candidate's key to leave out")
     parser.add_argument("--epochs", type=int, default=1, help="epochs of the whole run (default 1)")
+    parser.add_argument("--blocks", action="store_true", help="only slopekit's reader, at several block sizes")
     args = parser.parse_args()
     path = args.file or os.path.join(tempfile.gettempdir(), f"slopekit-{args.rows}x21.csv")
     if not os.path.exists(path):
         write_csv(path, args.rows)
     size = os.path.getsize(path) / 1e6
     print(f"{path}: {size:.0f} MB, {args.rows} rows x 21 columns; {os.cpu_count()} CPUs")
+    if args.blocks:
+        print(f"{'slopekit reader, block size':<52} {'seconds':>8} {'peak MB':>8} {'x file':>7}")
+        for block in (1 << 18, 1 << 20, 1 << 22, 1 << 24):
+            result = subprocess.run([sys.executable, "-c", _MEASURE, "slopekit", path, str(block)],
+                                    capture_output=True, text=True, check=True)
+            seconds, peak, *_ = result.stdout.split()
+            print(f"{f'{block >> 10} KiB':<52} {float(seconds):8.2f} {float(peak):8.0f} {float(peak) / size:7.2f}")
+        return
     print(f"{'parser':<52} {'seconds':>8} {'peak MB':>8} {'x file':>7}")
     for label, key in CANDIDATES.items():
         if key in args.skip:

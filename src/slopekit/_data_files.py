@@ -268,19 +268,33 @@ def sniff_delimiter(sample: str) -> str:
     lines = lines[:50]
     best, most = ",", 1
     for candidate in DELIMITERS:
-        counts = {len(row) for row in csv.reader(lines, delimiter=candidate) if row}
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=candidate) if row}
+        except csv.Error:  # a wide line is one field longer than the csv module takes: not this delimiter
+            continue
         if len(counts) == 1 and (n := counts.pop()) > most:
             best, most = candidate, n
     return best
 
 
-def _csv_header(path: str, delimiter: str | None) -> tuple[str, list[str]]:
-    """The delimiter (given or sniffed) and the header's column names, checked."""
+def _head(path: str, lines: int = 3, limit: int = 1 << 28) -> bytes:
+    """The file's first 64 KiB, or more until it holds ``lines`` whole lines (a wide table's header is long)."""
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
+            while head.count(b"\n") < lines and len(head) < limit:
+                more = f.read(len(head))
+                if not more:
+                    break
+                head += more
     except OSError as exc:
         raise DataError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    return head
+
+
+def _csv_header(path: str, delimiter: str | None) -> tuple[str, list[str]]:
+    """The delimiter (given or sniffed) and the header's column names, checked."""
+    head = _head(path)
     if not head.strip():
         raise DataError(f"{path}: the file is empty; expected a header row of column names, then rows of numbers")
     if b"\x00" in head:
@@ -323,12 +337,14 @@ def _read_csv(path: str, delimiter: str, columns: list[str], features: list[str]
     types = {name: pa.float64() for name in features}
     if target is not None:
         types[target] = pa.string()
-    read = pacsv.ReadOptions(block_size=_BLOCK, column_names=columns, skip_rows=1)
+    head = _head(path)
+    block = _block_size(head)
+    read = pacsv.ReadOptions(block_size=block, column_names=columns, skip_rows=1)
     parse = pacsv.ParseOptions(delimiter=delimiter)
     convert = pacsv.ConvertOptions(column_types=types, include_columns=[*features, *([target] if target else [])],
                                    strings_can_be_null=False)
     size = os.path.getsize(path)
-    rows = _Rows(len(features), _row_estimate(path, size))
+    rows = _Rows(len(features), _row_estimate(head, size))
     labels = []
     bar = _progress_bar(path, size, progress)
     try:
@@ -339,7 +355,7 @@ def _read_csv(path: str, delimiter: str, columns: list[str], features: list[str]
                 if target is not None:
                     labels.append(batch.column(len(features)))
                 if bar is not None:
-                    bar.update(min(_BLOCK, size - bar.n))
+                    bar.update(min(block, size - bar.n))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise DataError(_first_problem(path, delimiter, columns, features, dtype)
                         or f"{path}: cannot read it as CSV: {str(exc).splitlines()[0]}") from None
@@ -397,14 +413,19 @@ class _Rows:
         return self.X[:self.n]
 
 
-def _row_estimate(path: str, size: int) -> int:
-    """The data rows a CSV of ``size`` bytes holds if its rows are as long as its first 64 KiB's, plus 5 %."""
-    with open(path, "rb") as f:
-        sample = f.read(1 << 16)
-    lines = sample.count(b"\n") - 1  # less the header
-    if lines < 1 or len(sample) >= size:
+def _block_size(head: bytes) -> int:
+    """`_BLOCK`, or more for a file whose lines are long: a block must hold whole rows (eight of the longest
+    whole line of the file's `_head`)."""
+    lines = head.split(b"\n")[:-1]
+    return max(_BLOCK, 8 * max(map(len, lines), default=len(head)))
+
+
+def _row_estimate(head: bytes, size: int) -> int:
+    """The data rows a CSV of ``size`` bytes holds if its rows are as long as those of its `_head`, plus 5 %."""
+    lines = head.count(b"\n") - 1  # less the header
+    if lines < 1 or len(head) >= size:
         return max(lines + 1, 1)
-    return int(size / (len(sample) / (lines + 1)) * 1.05) + 64
+    return int(size / (len(head) / (lines + 1)) * 1.05) + 64
 
 
 def _pyarrow(module: str) -> tuple[Any, Any]:
