@@ -124,7 +124,7 @@ def _bad_files(tmp):
     (["train", "--data", "{tmp}/holes.csv"], ["missing value in column 'b' on line 3"]),
     (["train", "--data", "{tmp}/nan.csv"], ["missing value ('NaN') in column 'b' on line 2"]),
     (["train", "--data", "{tmp}/ok.csv", "--target", "z"], ["unknown target column 'z'; the columns are: a, b, y"]),
-    (["train", "--data", "{tmp}/garbage.npz"], ["garbage.npz: cannot read it as .npz"]),
+    (["train", "--data", "{tmp}/garbage.npz"], ["garbage.npz: not a .npz file"]),
     (["train", "--data", "{tmp}/data.txt"], ["unsupported file type '.txt'; expected .csv, .tsv, .parquet, .npy, "
                                               ".npz"]),
     (["train", "--data", "{tmp}"], ["is a directory"]),

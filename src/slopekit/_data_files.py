@@ -156,10 +156,13 @@ def read_labelled(path: str, target: str | None = None, *, delimiter: str | None
     """
     ext = _format(path)
     if ext in _TEXT:
-        delimiter, columns = _csv_header(path, delimiter)
+        delimiter, columns, skip = _csv_header(path, delimiter)
+        if len(columns) < 2:
+            raise DataError(f"{path}: needs at least two columns (features and a target), got 1 "
+                            f"({columns[0]!r}); if its delimiter is not one of , ; tab |, give it with --delimiter")
         j = _target_index(columns, target, path)
         features = [c for i, c in enumerate(columns) if i != j]
-        X, y = _read_csv(path, delimiter, columns, features, columns[j], dtype, progress)
+        X, y = _read_csv(path, (delimiter, columns, skip), features, columns[j], dtype, progress)
         return Table(X, y, features, columns[j], [])
     if ext == ".parquet":
         columns = _parquet_columns(path)
@@ -204,7 +207,7 @@ def read_features(path: str, features: Sequence[str] | None, n_features: int, *,
     """
     ext = _format(path)
     if ext in _TEXT:
-        delimiter, columns = _csv_header(path, delimiter)
+        delimiter, columns, skip = _csv_header(path, delimiter)
     elif ext == ".parquet":
         columns = _parquet_columns(path)
     else:
@@ -224,7 +227,7 @@ def read_features(path: str, features: Sequence[str] | None, n_features: int, *,
         _chosen(columns, chosen, path)
     ignored = [c for c in columns if c not in chosen]
     if ext in _TEXT:
-        X, _ = _read_csv(path, delimiter, columns, chosen, None, dtype, progress)
+        X, _ = _read_csv(path, (delimiter, columns, skip), chosen, None, dtype, progress)
     elif ext == ".parquet":
         X, _ = _read_parquet(path, chosen, None, dtype)
     else:
@@ -292,30 +295,34 @@ def _head(path: str, lines: int = 3, limit: int = 1 << 28) -> bytes:
     return head
 
 
-def _csv_header(path: str, delimiter: str | None) -> tuple[str, list[str]]:
-    """The delimiter (given or sniffed) and the header's column names, checked."""
+def _csv_header(path: str, delimiter: str | None) -> tuple[str, list[str], int]:
+    """The delimiter (given or sniffed), the header's column names (checked), and the empty lines above it."""
     head = _head(path)
     if not head.strip():
         raise DataError(f"{path}: the file is empty; expected a header row of column names, then rows of numbers")
     if b"\x00" in head:
         raise DataError(f"{path}: not a text file (it holds NUL bytes); expected CSV with a header row")
-    first = head.split(b"\n", 1)[0]
+    head = head.removeprefix(codecs.BOM_UTF8)
+    lines = head.split(b"\n")
+    skip = next(i for i, line in enumerate(lines) if line.strip(b"\r"))  # empty lines above the header
+    first = lines[skip]
     try:
-        first.decode("utf-8-sig")
+        first.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: line 1 (the header) is not UTF-8 text (byte {first[exc.start]:#04x}); "
+        raise DataError(f"{path}: line {skip + 1} (the header) is not UTF-8 text (byte {first[exc.start]:#04x}); "
                         "save the file as UTF-8") from None
-    text = head.decode("utf-8-sig", errors="replace")
+    text = b"\n".join(lines[skip:]).decode("utf-8", errors="replace")
     if delimiter is None:
         delimiter = "\t" if path.lower().endswith(".tsv") else sniff_delimiter(text)
     header = [cell.strip() for cell in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
     if all(_is_number(cell) for cell in header):
-        raise DataError(f"{path}: the first row must be a header of column names, got the numbers {header!r}")
+        raise DataError(f"{path}: the first row must be a header of column names, got the numbers "
+                        f"{_shown(header)}")
     if len(set(header)) != len(header) or not all(header):
         raise DataError(f"{path}: the header needs distinct, non-empty column names, got {_shown(header)}")
-    if len(head.strip().splitlines()) < 2 and os.path.getsize(path) <= len(head):
+    if not any(line.strip() for line in lines[skip + 1:]) and os.path.getsize(path) <= len(head) + 3:
         raise DataError(f"{path}: no data rows below the header")
-    return delimiter, header
+    return delimiter, header, skip
 
 
 def _is_number(text: str) -> bool:
@@ -330,16 +337,21 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _read_csv(path: str, delimiter: str, columns: list[str], features: list[str], target: str | None,
+def _read_csv(path: str, layout: tuple[str, list[str], int], features: list[str], target: str | None,
               dtype: Any, progress: bool | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """The ``features`` as float64 ``(n, f)`` and the ``target`` column's values, through pyarrow."""
+    """The ``features`` as float64 ``(n, f)`` and the ``target`` column's values, through pyarrow.
+
+    ``layout`` is what `_csv_header` found: the delimiter, the columns, and
+    the empty lines above the header.
+    """
+    delimiter, columns, skip = layout
     pa, pacsv = _pyarrow("csv")
     types = {name: pa.float64() for name in features}
     if target is not None:
         types[target] = pa.string()
     head = _head(path)
     block = _block_size(head)
-    read = pacsv.ReadOptions(block_size=block, column_names=columns, skip_rows=1)
+    read = pacsv.ReadOptions(block_size=block, column_names=columns, skip_rows=skip + 1)
     parse = pacsv.ParseOptions(delimiter=delimiter)
     convert = pacsv.ConvertOptions(column_types=types, include_columns=[*features, *([target] if target else [])],
                                    strings_can_be_null=False)
@@ -576,7 +588,9 @@ def _rows(path: str, delimiter: str, columns: list[str]) -> Iterator[tuple[int, 
             yield line
 
     reader = csv.reader(text(), delimiter=delimiter)
-    next(reader, None)  # the header
+    for cells in reader:  # up to the header, the first row that is not empty
+        if cells:
+            break
     while True:
         start = consumed[0] + 1
         cells = next(reader, None)
@@ -673,9 +687,15 @@ def _read_parquet(path: str, features: list[str], target: str | None, dtype: Any
 
 def _read_arrays(path: str, dtype: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """A ``.npy`` 2-D array, or a ``.npz``'s ``X`` and ``y`` (or single array): ``(X, y or None)``."""
+    npy = path.lower().endswith(".npy")
     try:
         with open(path, "rb") as f:
-            if path.lower().endswith(".npy"):
+            magic = f.read(6)
+            f.seek(0)
+            if npy and magic != b"\x93NUMPY" or not npy and magic[:2] != b"PK":
+                raise DataError(f"{path}: not a {'.npy' if npy else '.npz'} file (it does not start as NumPy "
+                                f"writes one{'' if npy else ': a zip archive'})")
+            if npy:
                 return _matrix(np.load(f, allow_pickle=False), path, dtype), None
             with np.load(f, allow_pickle=False) as archive:
                 keys = list(archive.keys())
@@ -691,6 +711,8 @@ def _read_arrays(path: str, dtype: Any) -> tuple[np.ndarray, np.ndarray | None]:
         raise DataError(f"{path}: permission denied") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "pickle" in reason:  # NumPy's refusal of object arrays: slopekit never unpickles
+            reason = "it holds Python objects (a pickle), which slopekit never loads; save arrays of numbers or text"
         raise DataError(f"{path}: cannot read it as {os.path.splitext(path)[1].lower()}: {reason}") from None
 
 
