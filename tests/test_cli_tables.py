@@ -291,6 +291,10 @@ BAD = {
     "numbers.csv": b"1,2,3\n4,5,6\n",
     "fake.parquet": b"PAR1 but not really",
     "x.npy": None,
+    "late.csv": b"\n\na,b,y\n1,2,0\n3,x,1\n",
+    "spaces.csv": b"a b y\n1 2 0\n3 4 1\n",
+    "junk.npy": b"not numpy at all",
+    "objects.npy": "objects",
 }
 
 
@@ -325,6 +329,11 @@ BAD = {
     (["--data", "{tmp}/three.csv", "--scale", "log"], ["argument --scale: invalid choice: 'log'"]),
     (["--data", "{tmp}/three.csv", "--task", "ranking"], ["argument --task: invalid choice: 'ranking'"]),
     (["--data", "{tmp}/three.csv", "--target", "z"], ["unknown target column 'z'; the columns are: a, b, y"]),
+    (["--data", "{tmp}/late.csv"], ["column 'b' is not numeric: line 5 has 'x'"]),  # two empty lines on top
+    (["--data", "{tmp}/spaces.csv"], ["got 1 ('a b y'); if its delimiter is not one of , ; tab |, give it with "
+                                      "--delimiter"]),
+    (["--data", "{tmp}/junk.npy"], ["junk.npy: not a .npy file"]),
+    (["--data", "{tmp}/objects.npy"], ["it holds Python objects (a pickle), which slopekit never loads"]),
 ])
 @pytest.mark.parametrize("via", ["main", "script"])
 def test_bad_tables_are_one_line_exit_2_and_leave_nothing(tmp_path, capsys, monkeypatch, argv, fragments, via):
@@ -332,6 +341,8 @@ def test_bad_tables_are_one_line_exit_2_and_leave_nothing(tmp_path, capsys, monk
     for name, content in BAD.items():
         if content is None:
             np.save(tmp_path / name, np.zeros((4, 3)))
+        elif content == "objects":  # a pickled object array, as np.save(allow_pickle=True) writes it
+            np.save(tmp_path / name, np.array([{"a": 1}], dtype=object), allow_pickle=True)
         else:
             (tmp_path / name).write_bytes(content)
     before = files_under(tmp_path)
@@ -426,6 +437,16 @@ def test_delimiters_are_sniffed_or_given(tmp_path, capsys):
         slopekit._data_files.read_labelled(str(tmp_path / "semi.csv"), delimiter=",")
     assert cli.main(["train", "--data", str(tmp_path / "semi.csv"), "--delimiter", "semicolon", "--epochs", "2",
                      "--out", str(tmp_path / "run")]) == 0
+
+
+def test_empty_lines_above_the_header_and_other_delimiters_are_read(tmp_path, capsys):
+    (tmp_path / "late.csv").write_bytes(b"\n\r\na,b,y\r\n1,2,0\r\n\r\n3,4,1\r\n5,6,0\r\n")
+    table = slopekit._data_files.read_labelled(str(tmp_path / "late.csv"))
+    assert table.features == ["a", "b"] and table.X.tolist() == [[1, 2], [3, 4], [5, 6]]
+    assert table.y.tolist() == [0, 1, 0]
+    (tmp_path / "spaces.csv").write_text("a b y\n1 2 0\n3 4 1\n")
+    table = slopekit._data_files.read_labelled(str(tmp_path / "spaces.csv"), delimiter=" ")
+    assert table.features == ["a", "b"] and table.X.tolist() == [[1, 2], [3, 4]]
 
 
 def test_parquet_and_npz_with_text_labels(tmp_path, capsys):
