@@ -512,3 +512,14 @@ def test_evaluation_runs_in_blocks(monkeypatch):
     np.testing.assert_allclose(_chunked.predict_proba(net, X, rows=100), net.predict_proba(X), rtol=1e-15)
     assert _chunked.score(net, X, y, rows=128) == net.score(X, y)
     assert _chunked.loss(net, X, y, rows=300) == pytest.approx(net.loss(X, y), rel=1e-13)
+
+
+def test_labels_with_commas_and_quotes_come_back_whole(tmp_path, capsys):
+    labels = ['small, round', 'say "hi"', "plain"]
+    path, X = _labelled(tmp_path, [labels[i % 3] for i in range(CYCLE)], name="kind, quoted")
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", str(path), "--target", "kind, quoted", "--epochs", "2",
+                     "--out", str(out)]) == 0
+    values, table = predicted(capsys, out / "model.npz", X, ["u", "v"], tmp_path)
+    assert table[0][3:] == [f"probability_{c}" for c in sorted(labels)]
+    assert set(values) <= set(labels) and all(len(row) == 6 for row in table)

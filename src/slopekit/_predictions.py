@@ -11,6 +11,7 @@ by an older slopekit) predicts on the columns by position, with classes
 from __future__ import annotations
 
 import csv
+import io
 from typing import IO, Any
 
 import numpy as np
@@ -85,39 +86,61 @@ class Predictor:
             return [*names, *(["prediction"] if k == 1 else [f"prediction_{j}" for j in range(k)])]
         return [*names, "prediction", *(f"probability_{_label(c)}" for c in self.classes)]
 
-    def write_csv(self, f: IO[str], X: np.ndarray, names: list[str], rows: int = _chunked.ROWS) -> None:
+    def write_csv(self, f: IO[bytes], X: np.ndarray, names: list[str], rows: int = _chunked.ROWS) -> None:
         """Write the header, then per row of ``X`` its features, the prediction and each class's probability.
 
-        Block by block (``rows`` at a time), so that memory stays bounded.
-        Numbers are written with `repr`, the shortest text that reads back as
-        the same float; labels as text, quoted where CSV needs it.
+        ``f`` is a binary file (UTF-8 is written). Block by block (``rows`` at
+        a time), through pyarrow's CSV writer: numbers in the shortest text
+        that reads back as the same float, labels as text, quoted only where
+        CSV needs it.
 
         Examples
         --------
         >>> import io, numpy as np, slopekit
         >>> from slopekit._predictions import Predictor
         >>> net = slopekit.Network([1, 1]).set_parameters({"W1": [[2.0]], "b1": [0.0]})
-        >>> f = io.StringIO()
-        >>> Predictor(net).write_csv(f, np.array([[0.0], [1.0]]), ["u"])
-        >>> print(f.getvalue(), end="")
+        >>> f = io.BytesIO()
+        >>> Predictor(net).write_csv(f, np.array([[0.5], [1.0]]), ["u"])
+        >>> print(f.getvalue().decode(), end="")
         u,prediction,probability_0,probability_1
-        0.0,0,0.5,0.5
-        1.0,1,0.11920292202211755,0.8807970779778824
+        0.5,1,0.2689414213699951,0.7310585786300049
+        1,1,0.11920292202211755,0.8807970779778824
         """
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(self.header(names))
-        for start in range(0, X.shape[0], rows):
-            block = X[start:start + rows]
-            writer.writerows(self._rows(block))
+        from ._data_files import _pyarrow
 
-    def _rows(self, X: np.ndarray) -> list[list[str]]:
-        features = [[repr(v) for v in row] for row in X.tolist()]
-        predicted = self.predict(X)
+        pa, pacsv = _pyarrow("csv")
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(self.header(names))
+        f.write(header.getvalue().encode("utf-8"))
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none")  # labels come quoted as needed
+        columns = [f"c{j}" for j in range(len(self.header(names)))]  # the header is written above, as CSV
+        writer = None
+        for start in range(0, X.shape[0], rows):
+            table = pa.table(dict(zip(columns, self._columns(X[start:start + rows]))))
+            if writer is None:
+                writer = pacsv.CSVWriter(f, table.schema, write_options=options)
+            writer.write_table(table)
+        if writer is not None:
+            writer.close()
+
+    def _columns(self, X: np.ndarray) -> list[Any]:
+        """The block's output columns: the features, the prediction(s), the probabilities."""
+        features = [X[:, j] for j in range(X.shape[1])]
+        inputs = self._inputs(X)
         if self.classes is None:
-            values = np.asarray(predicted, dtype=np.float64).reshape(len(X), -1).tolist()
-            return [row + [repr(v) for v in p] for row, p in zip(features, values)]
-        proba = self.predict_proba(X).astype(np.float64).tolist()
-        return [row + [_label(c), *(repr(p) for p in ps)] for row, c, ps in zip(features, predicted.tolist(), proba)]
+            values = np.asarray(self.predict(X), dtype=np.float64).reshape(len(X), -1)
+            return features + [values[:, j] for j in range(values.shape[1])]
+        labels = np.array([_quoted(_label(c)) for c in self.classes])
+        proba = _chunked.predict_proba(self.net, inputs).astype(np.float64)
+        return features + [labels[_chunked.predict(self.net, inputs)]] + [proba[:, j] for j in range(proba.shape[1])]
+
+
+def _quoted(text: str) -> str:
+    """``text`` as one CSV cell: in double quotes (doubled inside) only where it holds a comma, quote or
+    line break."""
+    cell = io.StringIO()
+    csv.writer(cell, lineterminator="").writerow([text])
+    return cell.getvalue()
 
 
 def _label(c: Any) -> str:

@@ -488,9 +488,10 @@ def _predict(args: argparse.Namespace) -> int:
               f"that the model does not use left out: {', '.join(table.ignored[:8])}"
               + (", ..." if len(table.ignored) > 8 else ""), file=sys.stderr)
     if args.out is None:
-        model.write_csv(sys.stdout, table.X, table.features)
+        sys.stdout.flush()
+        model.write_csv(sys.stdout.buffer, table.X, table.features)
     else:
-        with replacing(args.out) as f:
+        with replacing(args.out, "wb") as f:
             model.write_csv(f, table.X, table.features)
         print(f"wrote {len(table.X)} predictions to {args.out}")
     return 0
