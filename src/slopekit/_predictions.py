@@ -91,8 +91,8 @@ class Predictor:
 
         ``f`` is a binary file (UTF-8 is written). Block by block (``rows`` at
         a time), through pyarrow's CSV writer: numbers in the shortest text
-        that reads back as the same float, labels as text, quoted only where
-        CSV needs it.
+        that reads back as the same float, labels as text (every label in
+        quotes when one of them needs them: a comma, a quote, a line break).
 
         Examples
         --------
@@ -112,7 +112,9 @@ class Predictor:
         header = io.StringIO()
         csv.writer(header, lineterminator="\n").writerow(self.header(names))
         f.write(header.getvalue().encode("utf-8"))
-        options = pacsv.WriteOptions(include_header=False, quoting_style="none")  # labels come quoted as needed
+        plain = all(_quoted(_label(c)) == _label(c) for c in self.classes or [])
+        # Labels that CSV must quote are all quoted ("needed" quotes every text cell); numbers never are.
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none" if plain else "needed")
         columns = [f"c{j}" for j in range(len(self.header(names)))]  # the header is written above, as CSV
         writer = None
         for start in range(0, X.shape[0], rows):
@@ -130,7 +132,7 @@ class Predictor:
         if self.classes is None:
             values = np.asarray(self.predict(X), dtype=np.float64).reshape(len(X), -1)
             return features + [values[:, j] for j in range(values.shape[1])]
-        labels = np.array([_quoted(_label(c)) for c in self.classes])
+        labels = np.array([_label(c) for c in self.classes])
         proba = _chunked.predict_proba(self.net, inputs).astype(np.float64)
         return features + [labels[_chunked.predict(self.net, inputs)]] + [proba[:, j] for j in range(proba.shape[1])]
 
