@@ -1,7 +1,8 @@
 """The ``slopekit`` command: ``main(argv) -> int`` for tests, ``entrypoint()`` for the console script.
 
 Subcommands: ``train`` (a network, with a progress bar, pictures and
-checkpoints; `slopekit.runs`), ``predict`` (a saved model on a data file),
+checkpoints; `slopekit.runs`), ``predict`` (a saved model on a data file,
+its columns taken by name; `slopekit._predictions`),
 ``plot`` (the lecture's slope triangles; `slopekit.plotting`) and ``check``
 (every slope against its numerical estimate). This module only parses and
 reports: a user's mistake becomes `UsageError`, printed as one line with exit

@@ -1,9 +1,19 @@
 """One ``slopekit train`` run: data, network, training with a progress bar, checkpoints, output folder.
 
-A run folder holds ``model.npz`` (`Network.save`), ``loss.png``,
-``decision_boundary.png`` (two features and a classifier), ``metrics.json``
-and, once one is written, ``checkpoint.npz``. Every file is written
-atomically, so a run killed at any moment leaves whole files or none.
+A run folder holds ``model.npz`` (`Network.save`, with the columns, target
+and scaling in ``net.info`` for ``slopekit predict``), ``loss.png`` (training
+and held-out loss), ``decision_boundary.png`` (two features and a
+classifier), ``confusion.png`` (a classifier with held-out rows),
+``metrics.json`` and, once one is written, ``checkpoint.npz``. Every file is
+written atomically, so a run killed at any moment leaves whole files or none.
+A run whose training loss grows `GROWTH` times past its start stops after that
+epoch (``Run.diverged`` says why) and writes nothing more.
+
+A data file is split by the seed, then scaled with statistics of the
+training rows only (`slopekit._scaling`); its target decides the task and the
+output (`slopekit._targets`). Scores, the held-out loss and the confusion
+matrix are computed on row blocks (`slopekit._chunked`), so that memory stays
+bounded on large tables.
 
 Resuming is exact: a checkpoint holds the parameters, the optimizer's state
 (step count, velocities, moments), the epoch, the loss history and the state
