@@ -523,3 +523,53 @@ def test_labels_with_commas_and_quotes_come_back_whole(tmp_path, capsys):
     values, table = predicted(capsys, out / "model.npz", X, ["u", "v"], tmp_path)
     assert table[0][3:] == [f"probability_{c}" for c in sorted(labels)]
     assert set(values) <= set(labels) and all(len(row) == 6 for row in table)
+
+
+def test_the_pictures_get_the_files_name_the_columns_the_classes_and_the_held_out_loss(tmp_path, capsys,
+                                                                                      monkeypatch):
+    from slopekit import plotting
+
+    calls = {}
+    for name in ("loss_curve", "decision_boundary", "confusion_matrix"):
+        real = getattr(plotting, name)
+
+        def record(*args, _real=real, _name=name, **kwargs):
+            calls[_name] = (args, kwargs)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(plotting, name, record)
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(90, 2)) * [100.0, 0.01] + [1000.0, 0.0]
+    labels = np.where(X[:, 0] - 1000 > 0, "high", "low")
+    folder = tmp_path / "some" / "where"
+    folder.mkdir(parents=True)
+    write_csv(folder / "plants.csv", ["height (mm)", "width (m)", "kind"],
+              [[repr(a), repr(b), c] for (a, b), c in zip(X.tolist(), labels)])
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", str(folder / "plants.csv"), "--epochs", "20", "--out", str(out)]) == 0
+    args, kwargs = calls["loss_curve"]
+    assert kwargs["title"].startswith("Loss: plants.csv, [2, 128, 1]") and str(folder) not in kwargs["title"]
+    assert [e for e, _ in kwargs["held_out"]] == list(range(1, 21)) and len(args[0]) == 20
+    args, kwargs = calls["decision_boundary"]
+    assert kwargs["feature_names"] == ["height (mm)", "width (m)"] and kwargs["class_names"] == ["high", "low"]
+    train, test = held_out_rows(90)
+    np.testing.assert_allclose(args[1], X[train], rtol=1e-12)  # drawn in the file's own units
+    np.testing.assert_allclose(kwargs["X_test"], X[test], rtol=1e-12)
+    scaled = kwargs["transform"](X[test])
+    np.testing.assert_allclose(scaled, StandardScaler().fit(X[train]).transform(X[test]), rtol=1e-10, atol=1e-12)
+    args, kwargs = calls["confusion_matrix"]
+    assert args[1] == ["high", "low"] and int(np.sum(args[0])) == len(test)
+    assert files_under(out) == ["confusion.png", "decision_boundary.png", "loss.png", "metrics.json", "model.npz"]
+
+
+def test_a_large_file_shows_a_progress_bar_while_it_loads(tmp_path, monkeypatch, capsys):
+    from slopekit import _data_files
+
+    monkeypatch.setattr(_data_files, "PROGRESS_BYTES", 1000)
+    path, X, _ = _table(tmp_path, np.random.default_rng(12), n=300)
+    _data_files.read_labelled(str(path), progress=True)
+    assert "reading table.csv" in capsys.readouterr().err
+    _data_files.read_labelled(str(path), progress=False)
+    monkeypatch.setattr(_data_files, "PROGRESS_BYTES", 10 ** 9)
+    _data_files.read_labelled(str(path), progress=None)
+    assert capsys.readouterr().err == ""

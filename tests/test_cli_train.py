@@ -195,7 +195,8 @@ def test_without_the_cli_extra_train_says_how_to_install_it(tmp_path, capsys, mo
 
 
 def test_import_slopekit_loads_neither_matplotlib_nor_tqdm():
-    code = "import sys, slopekit, slopekit.cli; print(sorted(m for m in ('matplotlib', 'tqdm') if m in sys.modules))"
+    code = ("import sys, slopekit, slopekit.cli, slopekit.runs, slopekit._data_files, slopekit._predictions; "
+            "print(sorted(m for m in ('matplotlib', 'tqdm', 'pyarrow', 'pandas', 'sklearn') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
 
