@@ -526,18 +526,16 @@ def _target_values(column: Any) -> np.ndarray:
 def _cell_message(path: str, delimiter: str, columns: list[str], column: str, row: int, dtype: Any) -> str:
     """What is wrong with the cell of data row ``row`` (0-based) in ``column``, with its line number."""
     line, text = _locate(path, delimiter, columns, columns.index(column), row)
-    return _value_problem(text, column, f"on line {line}", path, dtype, missing_only=False) or \
+    return _value_problem(text, column, f"on line {line}", path, dtype) or \
         f"{path}: unusable value {text!r} in column {column!r} on line {line}"
 
 
-def _value_problem(text: str, column: str, where: str, path: str, dtype: Any, missing_only: bool = False) -> str | None:
-    """The message for a cell's text that is not a usable number (None if it is one)."""
+def _value_problem(text: str, column: str, where: str, path: str, dtype: Any) -> str | None:
+    """The message for a cell's text that is not a usable number of ``dtype`` (None if it is one)."""
     cell = text.strip()
     if not cell:
         return f"{path}: missing value in column {column!r} {where}; fill it in or drop the row"
     if not _is_number(cell):
-        if missing_only:
-            return None
         if cell.lower() in _MISSING:
             return f"{path}: missing value ({cell!r}) in column {column!r} {where}; fill it in or drop the row"
         comma = " (a decimal comma? slopekit reads a point)" if _is_number(cell.replace(",", ".", 1)) else ""
@@ -550,10 +548,9 @@ def _value_problem(text: str, column: str, where: str, path: str, dtype: Any, mi
         return f"{path}: infinite value in column {column!r} {where}; values must be finite"
     name = np.dtype(dtype).name
     if not abs(value) <= _limit(dtype):
+        hint = "; rescale the column, or use --dtype float64" if name == "float32" else ""
         return (f"{path}: value {cell} in column {column!r} {where} is too large for {name} (at most "
-                f"{_limit(dtype):.4g}); rescale the column, or use --dtype float64" if name == "float32" else
-                f"{path}: value {cell} in column {column!r} {where} is too large for {name} (at most "
-                f"{_limit(dtype):.4g})")
+                f"{_limit(dtype):.4g}){hint}")
     return None
 
 

@@ -334,11 +334,7 @@ def _header(run: Any, settings: Any, defaulted: list[str], state: dict[str, Any]
     hint = f"; --task {other} to override" if not t.reason.startswith("--") else ""
     print(f"target {t.name!r}: {t.describe()}{hint}")
     if settings.scale != "none" or settings.data is not None:
-        also = " and the target" if t.task == "regression" and settings.scale != "none" else ""
-        how = {"standard": "mean 0 and standard deviation 1", "minmax": "the range [0, 1]",
-               "none": "none (the columns as they are)"}[settings.scale]
-        print(f"scaling: {settings.scale}: each feature{also} to {how} over the {n_train} training rows "
-              f"(kept in model.npz for predict)" if settings.scale != "none" else f"scaling: {how}")
+        print(_scaling_line(settings.scale, t.task, n_train))
     print(f"network: {run.net!r}")
     print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {_count(settings.epochs, 'epoch')}, {batch}"
           + (f", resuming after epoch {run.epoch}" if state else ""))
@@ -348,6 +344,18 @@ def _header(run: Any, settings: Any, defaulted: list[str], state: dict[str, Any]
         print(f"(defaults for a data file: {', '.join(_default_text(k, getattr(settings, k)) for k in defaulted)}; "
               f"set them with {', '.join(shown[k] for k in defaulted)})")
     sys.stdout.flush()
+
+
+def _scaling_line(scale: str, task: str, n_train: int) -> str:
+    """``scaling: standard: each feature to mean 0 and standard deviation 1 over the 455 training rows ...``"""
+    if scale == "none":
+        return "scaling: none (the columns as they are)"
+    standard = "mean 0 and standard deviation 1"
+    if scale == "standard":
+        how = f"each feature{' and the target' if task == 'regression' else ''} to {standard}"
+    else:
+        how = "each feature to the range [0, 1]" + (f", and the target to {standard}," if task == "regression" else "")
+    return f"scaling: {scale}: {how} over the {n_train} training rows (kept in model.npz for predict)"
 
 
 def _default_text(key: str, value: Any) -> str:
