@@ -196,7 +196,7 @@ def test_one_ctrl_c_while_writing_waits_for_the_results(tmp_path, capsys, monkey
     captured = capsys.readouterr()
     assert captured.err == ("slopekit train: interrupted while writing the results; "
                             "they were written in full first\n")
-    assert files_under(run) == ["decision_boundary.png", "loss.png", "metrics.json", "model.npz"]
+    assert files_under(run) == ["confusion.png", "decision_boundary.png", "loss.png", "metrics.json", "model.npz"]
 
 
 @pytest.mark.parametrize("argv, fragment", [

@@ -131,3 +131,111 @@ def test_plot_far_out_shows_the_point_and_its_tangent(tmp_path, capsys):
     capsys.readouterr()
     text = path.read_text()
     assert "<!-- 102 -->" in text and "<!-- 0 -->" not in text  # z ticks around 100, none at 0
+
+
+# -- where the labels go, and what the pictures say ------------------------------------------------
+
+
+def _inside(box, frame, slack=0.5):
+    return (box.x0 >= frame.x0 - slack and box.x1 <= frame.x1 + slack and box.y0 >= frame.y0 - slack
+            and box.y1 <= frame.y1 + slack)
+
+
+def _curve_points(ax):
+    """Display coordinates of every drawn line's points (the curves, the tangent, the triangle's sides),
+    dense enough to see a text box that sits on one."""
+    points = []
+    for line in ax.get_lines():
+        x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+        if len(x) < 2 or line.get_linestyle() == "None" or line.get_transform() != ax.transData:
+            continue  # a dot, or the faint axis line at z = 0 or g = 0 (drawn in axes coordinates)
+        t = np.linspace(0, 1, 50)[:, None]
+        dense = (np.column_stack([x[:-1], y[:-1]])[None] * (1 - t)[..., None] +
+                 np.column_stack([x[1:], y[1:]])[None] * t[..., None]).reshape(-1, 2)
+        points.append(ax.transData.transform(dense))
+    return np.vstack(points)
+
+
+@pytest.mark.parametrize("names", [["sigmoid", "tanh", "relu", "leaky_relu"], ["gelu", "silu", "softplus", "elu"],
+                                   ["mish", "hard_tanh", "softsign", "selu"]])
+@pytest.mark.parametrize("at", [-6.0, -2.0, -1.0, -0.3, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 100.0])
+def test_triangle_labels_stay_inside_the_axes_and_off_the_curves(names, at):
+    fig = plotting.slope_figure([slopekit.get(n) for n in names], at=at)
+    renderer = fig.canvas.get_renderer()
+    measured = [plotting._extent(t, renderer).bounds for ax in fig.axes for t in ax.texts]
+    fig.canvas.draw()  # what is drawn is where the boxes were placed: the layout is frozen before placing
+    assert np.allclose([plotting._extent(t, renderer).bounds for ax in fig.axes for t in ax.texts], measured)
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        points = _curve_points(ax)
+        texts = [t for t in ax.texts]  # the slope box and the two annotations
+        assert {t.get_text().split()[0] for t in texts} == {"height", "width"}
+        boxes = [plotting._extent(t, renderer) for t in texts]
+        for text, box in zip(texts, boxes):
+            label = f"{ax.get_title()} at {at}: {text.get_text()!r}"
+            assert _inside(box, frame), label
+            x, y = points[:, 0], points[:, 1]
+            on = (x > box.x0 + 1) & (x < box.x1 - 1) & (y > box.y0 + 1) & (y < box.y1 - 1)
+            assert not on.any(), label
+        for i in range(len(boxes)):
+            for j in range(i):
+                assert not boxes[i].overlaps(boxes[j]), (ax.get_title(), at)
+    assert fig.axes[0].get_ylabel() == "g(z) and g\u2032(z)"
+    label = fig.axes[0].yaxis.label.get_window_extent(renderer)
+    assert label.x0 >= 0 and label.y0 >= 0 and label.y1 <= fig.bbox.height  # inside the picture
+
+
+def test_loss_picture_has_both_losses_plain_ticks_and_the_files_name():
+    history = list(np.linspace(0.6570, 0.6565, 300))  # flat: a linear axis, no offset, no powers of ten
+    fig = plotting._loss_figure(history, [(10, 0.66), (300, 0.659)], "Loss: data.csv, [3, 4, 1]")
+    ax = fig.axes[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(float(label.replace("\u2212", "-")) for label in labels)
+    assert ax.yaxis.get_offset_text().get_text() == "" and ax.get_yscale() == "linear"
+    assert [line.get_label() for line in ax.get_lines()] == ["training", "held out"]
+    assert list(ax.get_lines()[1].get_xdata()) == [10, 300]
+    assert ax.get_title() == "Loss: data.csv, [3, 4, 1]"
+    # spanning decades: a log axis labelled 1, 2, 5 times powers of ten, in plain numbers
+    fig = plotting._loss_figure(list(np.geomspace(3.0, 0.004, 200)), [], "t")
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    shown = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert {"0.01", "0.1", "1"} <= set(shown) and not any("10^" in s or "\u00d7" in s for s in shown)
+
+
+def test_the_boundary_colours_classes_and_marks_the_split(tmp_path):
+    X, y = slopekit.datasets.spirals(n_samples=150)
+    net = slopekit.Network([2, 16, 3], "tanh", "softmax").fit(X, y, epochs=200, learning_rate=0.05,
+                                                                  optimizer="adam")
+    names = ["north", "east", "west"]
+    train, test = np.split(np.random.RandomState(0).permutation(150), [120])
+    fig = plotting._boundary_figure(net, X[train] * 10, y[train], X[test] * 10, y[test], lambda G: G / 10, names,
+                                    ["length (cm)", "width (cm)"], "t")
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("length (cm)", "width (cm)")
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["north", "east", "west", "training", "held out"]
+    handles = legend.legend_handles
+    from matplotlib.colors import to_rgba
+
+    class_colors = [to_rgba(h.get_color()) for h in handles[:3]]
+    assert len(set(class_colors)) == 3
+    assert to_rgba(handles[3].get_color()) == to_rgba(handles[4].get_color())  # the split is not a colour
+    assert (handles[3].get_marker(), handles[4].get_marker()) == ("o", "^")
+    # every dot and triangle has its class's colour, whatever the split
+    from matplotlib.collections import PathCollection
+
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(scatters) == 6  # three classes, two splits
+    label_of = {tuple(p): int(c) for p, c in zip((X * 10).tolist(), y) if any(p)}  # every arm starts at 0
+    for collection in scatters:
+        colour = tuple(collection.get_facecolor()[0])
+        truth = {label_of[tuple(p)] for p in np.asarray(collection.get_offsets()).tolist() if any(p)}
+        assert truth == {class_colors.index(colour)}
+    # the plane is coloured in the data's own units: the transform maps it back for the network
+    assert ax.get_xlim()[1] > 5

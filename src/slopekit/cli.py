@@ -1,7 +1,8 @@
 """The ``slopekit`` command: ``main(argv) -> int`` for tests, ``entrypoint()`` for the console script.
 
 Subcommands: ``train`` (a network, with a progress bar, pictures and
-checkpoints; `slopekit.runs`), ``predict`` (a saved model on a data file),
+checkpoints; `slopekit.runs`), ``predict`` (a saved model on a data file,
+its columns taken by name; `slopekit._predictions`),
 ``plot`` (the lecture's slope triangles; `slopekit.plotting`) and ``check``
 (every slope against its numerical estimate). This module only parses and
 reports: a user's mistake becomes `UsageError`, printed as one line with exit
@@ -220,6 +221,19 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+#: Names ``--delimiter`` accepts for characters that are awkward to type.
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def _delimiter(text: str) -> str:
+    """One character, or ``tab``, ``\\t``, ``comma``, ``semicolon``, ``pipe``, ``space``."""
+    value = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(value) != 1 or value in "\"\r\n":
+        raise argparse.ArgumentTypeError(f"expected one character (or tab, comma, semicolon, pipe, space), "
+                                         f"got {text!r}")
+    return value
+
+
 def _need(command: str, *modules: str) -> None:
     """Import ``modules`` or stop with the one line that says how to install them."""
     for name in modules:
@@ -261,20 +275,26 @@ def _probe(folder: str, what: str) -> None:
 # -- train ---------------------------------------------------------------------------------------
 
 _SETTINGS = ("dataset", "data", "target", "hidden", "activation", "output", "epochs", "lr", "batch_size",
-             "optimizer", "seed", "test_fraction", "dtype")
+             "optimizer", "seed", "test_fraction", "dtype", "scale", "task", "delimiter")
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from .runs import Settings
+def _settings(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """The run's settings, and the names of those taken from `runs.FILE_DEFAULTS` (a data file's defaults)."""
+    from .runs import FILE_DEFAULTS, Settings
 
     if args.data is not None and args.dataset is not None:
         raise UsageError("give --dataset or --data FILE, not both")
     if args.target is not None and args.data is None:
         raise UsageError("--target names a column of --data FILE; add --data")
+    if args.delimiter is not None and (args.data is None or not args.data.lower().endswith((".csv", ".tsv"))):
+        raise UsageError("--delimiter applies to a CSV file given with --data")
     given = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
+    defaulted = []
     if args.data is not None:  # absolute, so that --resume finds it from any folder
         given.update(data=os.path.abspath(args.data), dataset=None)
-    return Settings(**given)
+        defaulted = [k for k in FILE_DEFAULTS if k not in given]
+        given.update({k: FILE_DEFAULTS[k] for k in defaulted})
+    return Settings(**given), defaulted
 
 
 def _not_a_file(path: str, flag: str) -> None:
@@ -291,10 +311,81 @@ def _folder(path: str, flag: str) -> None:
     _probe(path, f"{flag} {path}")
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 epoch"``, ``"2 epochs"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _percent(key: str, value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.1%}" if key == "accuracy" else f"{value:.4f}"
+
+
+def _header(run: Any, settings: Any, defaulted: list[str], state: dict[str, Any] | None) -> None:
+    """The lines printed before training: the data, what the target was taken for, the scaling, the network."""
+    d = run.data
+    n_train, n_test, n_features = len(d.X_train), len(d.X_test), len(d.features)
+    batch = "full batch" if settings.batch_size is None else f"batches of {settings.batch_size}"
+    print(f"data: {d.source}, {n_train + n_test} rows ({n_train} for training, {n_test} held out), "
+          f"{n_features} feature{'s' if n_features != 1 else ''}, target {d.target.name}")
+    t = d.target
+    other = "regression" if t.task == "classification" else "classification"
+    hint = f"; --task {other} to override" if not t.reason.startswith("--") else ""
+    print(f"target {t.name!r}: {t.describe()}{hint}")
+    if settings.scale != "none" or settings.data is not None:
+        print(_scaling_line(settings.scale, t.task, n_train))
+    print(f"network: {run.net!r}")
+    print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {_count(settings.epochs, 'epoch')}, {batch}"
+          + (f", resuming after epoch {run.epoch}" if state else ""))
+    if defaulted:
+        shown = {"hidden": "--hidden", "activation": "--activation", "optimizer": "--optimizer", "lr": "--lr",
+                 "epochs": "--epochs", "batch_size": "--batch-size", "scale": "--scale"}
+        print(f"(defaults for a data file: {', '.join(_default_text(k, getattr(settings, k)) for k in defaulted)}; "
+              f"set them with {', '.join(shown[k] for k in defaulted)})")
+    sys.stdout.flush()
+
+
+def _scaling_line(scale: str, task: str, n_train: int) -> str:
+    """``scaling: standard: each feature to mean 0 and standard deviation 1 over the 455 training rows ...``"""
+    if scale == "none":
+        return "scaling: none (the columns as they are)"
+    standard = "mean 0 and standard deviation 1"
+    if scale == "standard":
+        how = f"each feature{' and the target' if task == 'regression' else ''} to {standard}"
+    else:
+        how = "each feature to the range [0, 1]" + (f", and the target to {standard}," if task == "regression" else "")
+    return f"scaling: {scale}: {how} over the {n_train} training rows (kept in model.npz for predict)"
+
+
+def _default_text(key: str, value: Any) -> str:
+    """A data file's default as the header shows it: ``hidden 64``, ``learning rate 0.001``, ..."""
+    return {"hidden": lambda: f"hidden {','.join(map(str, value)) or 'none'}",
+            "activation": lambda: f"{value} activation", "optimizer": lambda: f"{value} optimizer",
+            "lr": lambda: f"learning rate {value:g}", "epochs": lambda: f"{value} epochs",
+            "batch_size": lambda: f"batch size {value}", "scale": lambda: f"{value} scaling"}[key]()
+
+
+def _diverged(run: Any, folder: str, created: bool, what: str | None) -> int:
+    """Training diverged: one line (the epoch, a smaller --lr), no results written; the last checkpoint stays."""
+    from . import runs
+
+    if what is None:  # the very first loss was not finite
+        message = (f"the training loss is infinite or NaN before the first epoch: the data or the weights are "
+                   f"too large for {run.settings.dtype}; try --scale standard or --dtype float64")
+    else:
+        message = f"{what}; try a smaller --lr than {run.settings.lr:g}"
+    checkpoint = os.path.join(folder, runs.CHECKPOINT)
+    if os.path.exists(checkpoint):
+        try:
+            kept = f"epoch {runs.load_checkpoint(folder)[1]['epoch']}"
+        except ValueError:
+            kept = "the last one written"
+        message += f"; the last good checkpoint ({kept}) is kept in {checkpoint}"
+    elif created and os.path.isdir(folder) and not os.listdir(folder):
+        os.rmdir(folder)
+    print(f"slopekit train: error: {message}", file=sys.stderr)
+    return 1
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -302,7 +393,7 @@ def _train(args: argparse.Namespace) -> int:
     from ._data_files import DataError
 
     _need("train", "tqdm", "matplotlib")
-    state = None
+    state, defaulted = None, []
     if args.resume is not None:
         given = [k for k in (*_SETTINGS, "out") if getattr(args, k) is not None]
         if given:
@@ -319,7 +410,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.checkpoint_every is None:  # keep the interrupted run's schedule
             args.checkpoint_every = state["checkpoint_every"]
     else:
-        settings = _settings(args)
+        settings, defaulted = _settings(args)
         if args.out == "":
             raise UsageError("--out needs a folder name")
         folder = args.out or runs.default_folder()
@@ -338,15 +429,7 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     created = not os.path.exists(folder)
     _folder(folder, "--resume" if state is not None else "--out")
-    d = run.data
-    batch = "full batch" if settings.batch_size is None else f"batches of {settings.batch_size}"
-    print(f"data: {d.source}, {len(d.X_train) + len(d.X_test)} rows ({len(d.X_train)} for training, "
-          f"{len(d.X_test)} held out), {len(d.features)} feature{'s' if len(d.features) != 1 else ''}, "
-          f"target {d.target}")
-    print(f"network: {run.net!r}")
-    print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {settings.epochs} epochs, {batch}"
-          + (f", resuming after epoch {run.epoch}" if state else ""))
-    sys.stdout.flush()
+    _header(run, settings, defaulted, state)
     try:
         run.train()
     except runs.Interrupted as exc:
@@ -355,11 +438,11 @@ def _train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("slopekit train: interrupted twice; stopped without a checkpoint", file=sys.stderr)
         return 130
-    except FloatingPointError as exc:
-        if created and not os.listdir(folder):
-            os.rmdir(folder)
-        print(f"slopekit train: error: {exc}", file=sys.stderr)
-        return 1
+    except FloatingPointError:
+        return _diverged(run, folder, created, f"the training loss became infinite or NaN at epoch {run.epoch + 1}"
+                         if math.isfinite(run.start_loss) else None)
+    if run.diverged:
+        return _diverged(run, folder, created, run.diverged)
     try:
         with runs.deferred_sigint() as late:  # the results take a moment to write: Ctrl-C waits for them
             metrics = run.finish()
@@ -370,8 +453,9 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     key = runs.score_name(run.output)
     done = run.epoch - (state["epoch"] if state else 0)
-    speed = f" ({done / run.seconds:,.0f} epochs/s)" if run.seconds > 0 and done else ""
-    print(f"trained {done} epochs in {run.seconds:.1f} s{speed}; final loss {metrics['final_loss']:.6f}")
+    speed = "" if run.seconds <= 0 or not done else f" ({done / run.seconds:,.0f} epochs/s)" \
+        if done >= run.seconds else f" ({run.seconds / done:,.1f} s per epoch)"
+    print(f"trained {_count(done, 'epoch')} in {run.seconds:.1f} s{speed}; final loss {metrics['final_loss']:.6f}")
     print(f"{'accuracy' if key == 'accuracy' else 'R^2'}: training {_percent(key, metrics[f'train_{key}'])}, "
           f"held out {_percent(key, metrics[f'test_{key}'])}")
     print(f"wrote {os.path.join(folder, '')}: {', '.join(metrics['files'])}")
@@ -388,8 +472,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from ._atomic import replacing
-    from ._data_files import DataError, prediction_table, read_features
+    from ._data_files import DataError, read_features
     from .network import Network
+    from ._predictions import Predictor
 
     if args.out is not None:
         _writable_file(args.out)
@@ -397,19 +482,27 @@ def _predict(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.model}: no such model file; give the model.npz of a `slopekit train` run")
     try:
         net = Network.load(args.model)
+        model = Predictor(net)
     except (OSError, ValueError) as exc:
         raise UsageError(f"{args.model}: not a slopekit model ({exc})") from None
+    if args.delimiter is not None and not args.data.lower().endswith((".csv", ".tsv")):
+        raise UsageError("--delimiter applies to a CSV file")
     try:
-        X, names = read_features(args.data, net.layer_sizes[0], args.target)
+        table = read_features(args.data, model.features, net.layer_sizes[0], target=args.target,
+                              delimiter=args.delimiter, dtype=net.dtype, progress=args.progress)
     except DataError as exc:
         raise UsageError(str(exc)) from None
-    text = prediction_table(net, X, names)
+    if table.ignored and model.features is not None:
+        print(f"slopekit predict: note: {len(table.ignored)} column{'s' if len(table.ignored) > 1 else ''} "
+              f"that the model does not use left out: {', '.join(table.ignored[:8])}"
+              + (", ..." if len(table.ignored) > 8 else ""), file=sys.stderr)
     if args.out is None:
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        model.write_csv(sys.stdout.buffer, table.X, table.features)
     else:
-        with replacing(args.out) as f:
-            f.write(text)
-        print(f"wrote {len(X)} predictions to {args.out}")
+        with replacing(args.out, "wb") as f:
+            model.write_csv(f, table.X, table.features)
+        print(f"wrote {len(table.X)} predictions to {args.out}")
     return 0
 
 
@@ -439,54 +532,79 @@ def _plot(args: argparse.Namespace) -> int:
 
 def _add_train(sub: Any) -> None:
     from ._data_files import DATASETS
+    from ._targets import CLASS_LIMIT
+    from .runs import FILE_DEFAULTS as F
 
     train = sub.add_parser(
         "train", help="train a network (default: the course's flower network) and write its pictures",
-        description="Train a network with a progress bar, print its training and held-out accuracy, and write "
-        "model.npz, loss.png, decision_boundary.png and metrics.json into an output folder. Without options: "
-        "the course's case, [2, 4, 1] with tanh and a sigmoid output on the flower data, learning rate 1.2, "
-        "10000 full-batch epochs.",
+        description="Train a network with a progress bar, print its training and held-out score, and write "
+        "model.npz, loss.png, decision_boundary.png (two features), confusion.png (a classifier) and metrics.json "
+        "into an output folder. Without options: the course's case, [2, 4, 1] with tanh and a sigmoid output on "
+        "the flower data, learning rate 1.2, 10000 full-batch epochs. With --data FILE --target COLUMN: the "
+        f"defaults for a data file, a hidden layer of {F['hidden'][0]} {F['activation']} units, {F['optimizer']} "
+        f"at learning rate {F['lr']:g} on batches of {F['batch_size']} for {F['epochs']} epochs, "
+        f"{F['scale']} scaling. (Defaults below: built-in dataset / data file.)",
     )
     data = train.add_argument_group("data")
     data.add_argument("--dataset", choices=tuple(DATASETS), help="a built-in dataset (default: flower)")
-    data.add_argument("--data", metavar="FILE", help="a CSV file with a header row, a .npy 2-D array, or a .npz "
-                      "with arrays X and y")
+    data.add_argument("--data", metavar="FILE", help="a CSV or TSV file with a header row (the delimiter is "
+                      "sniffed), a Parquet file, a .npy 2-D array, or a .npz with arrays X and y")
     data.add_argument("--target", metavar="COLUMN", help="the target column of --data (default: the last one)")
+    data.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
+                      help="the CSV delimiter, such as ';' or tab (default: sniffed from the first lines)")
+    data.add_argument("--task", choices=("classification", "regression"),
+                      help="(default: inferred from the target: text, true/false, or whole numbers with at most "
+                      f"{CLASS_LIMIT} distinct values are classes; other numbers a regression)")
+    data.add_argument("--scale", choices=("standard", "minmax", "none"),
+                      help="scale the features (and a regression's target) with statistics of the training rows, "
+                      "kept in model.npz (default: none / standard)")
     data.add_argument("--test-fraction", type=_fraction, metavar="F", help="the share held out (default 0.2)")
     net = train.add_argument_group("network")
-    net.add_argument("--hidden", type=_sizes, metavar="N,N,...", help="hidden layer sizes (default 4)")
+    net.add_argument("--hidden", type=_sizes, metavar="N,N,...",
+                     help=f"hidden layer sizes (default 4 / {','.join(map(str, F['hidden']))})")
     net.add_argument("--activation", metavar="NAME[:PARAM=VALUE,...]",
-                     help="the hidden activation, e.g. relu or leaky_relu:slope=0.001 (default tanh)")
+                     help="the hidden activation, e.g. relu or leaky_relu:slope=0.001 "
+                     f"(default tanh / {F['activation']})")
     net.add_argument("--output", choices=("sigmoid", "softmax", "identity"),
-                     help="the output activation (default: from the target: labels 0/1 sigmoid, 0..k-1 "
-                     "softmax, otherwise identity)")
+                     help="the output activation (default: from the target: two classes sigmoid, more softmax, "
+                     "a regression identity)")
     net.add_argument("--dtype", choices=("float32", "float64"), help="(default float64)")
     net.add_argument("--seed", type=_seed, help="seeds the weights, the split and the shuffles (default 0)")
     fit = train.add_argument_group("training")
-    fit.add_argument("--epochs", type=_positive_int, help="(default 10000)")
-    fit.add_argument("--lr", type=_positive, metavar="RATE", help="the learning rate (default 1.2)")
-    fit.add_argument("--batch-size", type=_positive_int, metavar="N", help="mini-batches (default: full batch)")
-    fit.add_argument("--optimizer", choices=("gd", "sgd", "momentum", "adam"), help="(default gd)")
+    fit.add_argument("--epochs", type=_positive_int, help=f"(default 10000 / {F['epochs']})")
+    fit.add_argument("--lr", type=_positive, metavar="RATE", help=f"the learning rate (default 1.2 / {F['lr']:g})")
+    fit.add_argument("--batch-size", type=_positive_int, metavar="N",
+                     help=f"mini-batches (default: full batch / {F['batch_size']})")
+    fit.add_argument("--optimizer", choices=("gd", "sgd", "momentum", "adam"),
+                     help=f"(default gd / {F['optimizer']})")
     out = train.add_argument_group("output")
     out.add_argument("--out", metavar="DIR", help="the output folder (default runs/<timestamp>)")
     out.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
                      help="write DIR/checkpoint.npz every N epochs (Ctrl-C always writes one)")
     out.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="show the progress bar (default: on a terminal)")
+                     help="show progress bars (default: on a terminal)")
     train.set_defaults(run=_train)
 
 
 def _add_predict(sub: Any) -> None:
     predict = sub.add_parser(
         "predict", help="predictions (and probabilities) of a saved model, as CSV",
-        description="Read MODEL (a model.npz) and DATA (CSV with a header row, .npy or .npz) and write one CSV "
-        "row per sample: its features, the prediction and, for a classifier, each class's probability.",
+        description="Read MODEL (the model.npz of a `slopekit train` run) and DATA (CSV with a header row, "
+        "Parquet, .npy or .npz) and write one CSV row per sample: the model's features, the prediction (the "
+        "original label, or a value in the target's units) and, for a classifier, a probability_<class> column "
+        "per class. The features are taken by name, in any order; other columns are left out. The model's "
+        "scaling is applied.",
     )
     predict.add_argument("model", metavar="MODEL")
     predict.add_argument("data", metavar="DATA")
-    predict.add_argument("--target", metavar="COLUMN", help="a column of DATA to leave out (the target)")
+    predict.add_argument("--target", metavar="COLUMN", help="a column of DATA to leave out (for a model without "
+                         "feature names; others leave out every column they do not use)")
+    predict.add_argument("--delimiter", type=_delimiter, metavar="CHAR", help="the CSV delimiter (default: "
+                         "sniffed)")
     predict.add_argument("--out", metavar="FILE", help="write the CSV here (default: standard output)")
+    predict.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="show a progress bar while a large file loads (default: on a terminal)")
     predict.set_defaults(run=_predict)
 
 

@@ -1,9 +1,19 @@
 """One ``slopekit train`` run: data, network, training with a progress bar, checkpoints, output folder.
 
-A run folder holds ``model.npz`` (`Network.save`), ``loss.png``,
-``decision_boundary.png`` (two features and a classifier), ``metrics.json``
-and, once one is written, ``checkpoint.npz``. Every file is written
-atomically, so a run killed at any moment leaves whole files or none.
+A run folder holds ``model.npz`` (`Network.save`, with the columns, target
+and scaling in ``net.info`` for ``slopekit predict``), ``loss.png`` (training
+and held-out loss), ``decision_boundary.png`` (two features and a
+classifier), ``confusion.png`` (a classifier with held-out rows),
+``metrics.json`` and, once one is written, ``checkpoint.npz``. Every file is
+written atomically, so a run killed at any moment leaves whole files or none.
+A run whose training loss grows `GROWTH` times past its start stops after that
+epoch (``Run.diverged`` says why) and writes nothing more.
+
+A data file is split by the seed, then scaled with statistics of the
+training rows only (`slopekit._scaling`); its target decides the task and the
+output (`slopekit._targets`). Scores, the held-out loss and the confusion
+matrix are computed on row blocks (`slopekit._chunked`), so that memory stays
+bounded on large tables.
 
 Resuming is exact: a checkpoint holds the parameters, the optimizer's state
 (step count, velocities, moments; `Network.optimizer_state`), the epoch, the
@@ -34,13 +44,19 @@ from typing import Any
 
 import numpy as np
 
-from . import _data_files, optimizers
+from . import _chunked, _data_files, optimizers
 from ._atomic import remove_leftovers, replacing
 
-__all__ = ["CHECKPOINT", "Interrupted", "Settings", "Run", "default_folder", "load_checkpoint"]
+__all__ = ["CHECKPOINT", "FILE_DEFAULTS", "Interrupted", "Settings", "Run", "default_folder", "load_checkpoint"]
 
 CHECKPOINT = "checkpoint.npz"
 _FORMAT = "slopekit-checkpoint-1"
+
+#: Training stops as diverged once the loss exceeds this many times the loss it started from.
+GROWTH = 1000.0
+
+#: The held-out loss is measured at about this many epochs of a run (every epoch of a short one).
+HELD_OUT_POINTS = 200
 
 
 class Interrupted(Exception):
@@ -52,9 +68,14 @@ class Settings:
     """Everything that decides a run's result; defaults are the course's flower network.
 
     ``dataset`` names a built-in dataset unless ``data`` names a file (then
-    ``dataset`` is None, ``data`` an absolute path, and ``target`` its target
-    column, None for the last one). ``output`` None
-    is inferred from the target (`_data_files.infer_output`).
+    ``dataset`` is None, ``data`` an absolute path, ``target`` its target
+    column, None for the last one, and ``delimiter`` a CSV's delimiter, None
+    to sniff it). ``task`` and ``output`` None are inferred from the target
+    (`slopekit._targets`). ``scale`` is the features' scaling
+    (`slopekit._scaling`); for a regression, anything but ``"none"`` also
+    standardises the target. A run on a file takes `FILE_DEFAULTS` for what
+    is not given (the command line fills them in, so a checkpoint holds every
+    value).
     """
 
     dataset: str | None = "flower"
@@ -70,6 +91,9 @@ class Settings:
     seed: int = 0
     test_fraction: float = 0.2
     dtype: str = "float64"
+    scale: str = "none"
+    task: str | None = None
+    delimiter: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``hidden`` as a list)."""
@@ -79,8 +103,24 @@ class Settings:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Settings:
-        """The inverse of `to_json`."""
+        """The inverse of `to_json` (settings written before ``scale`` existed get ``"none"``, as they ran)."""
         return cls(**{**d, "hidden": tuple(d["hidden"])})
+
+
+#: The defaults of a run on a data file (``--data``), for what the command line does not give: one
+#: hidden layer of 128 tanh units, Adam at 0.001 on mini-batches of 32 for 100 epochs, standardised
+#: features (and target). Chosen on scikit-learn's tables written to CSV (tests/test_cli_tables.py,
+#: scripts/sklearn_tables.py): wide and smooth enough for the classifiers, few enough epochs that the
+#: small regression (diabetes) does not overfit.
+FILE_DEFAULTS: dict[str, Any] = {
+    "hidden": (128,),
+    "activation": "tanh",
+    "optimizer": "adam",
+    "lr": 0.001,
+    "epochs": 100,
+    "batch_size": 32,
+    "scale": "standard",
+}
 
 
 def _sha256(path: str) -> str:
@@ -126,45 +166,75 @@ def default_folder(root: str = "runs") -> str:
 
 @dataclass
 class Data:
-    """A run's data, split: training and held-out rows, with the column names."""
+    """A run's data, split: training and held-out rows as the network sees them, and how they were made.
+
+    ``X_train``, ``X_test`` are scaled (`scaler`) and in the run's dtype;
+    ``y_train``, ``y_test`` are class indices (int64) or a regression's
+    (standardised) values, float64 (`target`).
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
     features: list[str]
-    target: str
+    target: Any  # slopekit._targets.Target
     source: str
+    scaler: Any  # slopekit._scaling.Scaler
+
+    def info(self) -> dict[str, Any]:
+        """What `Network.info` keeps for ``slopekit predict``: the columns, the target and the scaling."""
+        return {"features": list(self.features), "target": self.target.to_info(), "scale": self.scaler.to_info(),
+                "source": os.path.basename(self.source)}
 
 
-def load_data(settings: Settings) -> tuple[Data, str]:
-    """The run's data, split by its seed, and the output activation to use.
+def load_data(settings: Settings, progress: bool | None = None) -> tuple[Data, str]:
+    """The run's data, split by its seed and scaled, and the output activation to use.
+
+    The scaling's statistics come from the training rows only.
 
     Raises
     ------
     _data_files.DataError, ValueError
-        For a file that cannot be used or a split that leaves a side empty.
+        For a file that cannot be used, a target that does not fit the task
+        or output, or a split that leaves a side empty.
     """
+    from ._scaling import Scaler
+    from ._targets import Target, TargetError
+
     if settings.data is not None:
-        X, y, features, target = _data_files.read_labelled(settings.data, settings.target)
-        source = settings.data
+        table = _data_files.read_labelled(settings.data, settings.target, delimiter=settings.delimiter,
+                                          dtype=settings.dtype, progress=progress)
+        X, y, features, name, source = table.X, table.y, table.features, table.target, settings.data
+        del table  # X is split below: the whole matrix should not outlive that
     else:
         X, y = _data_files.dataset(settings.dataset)
-        features, target, source = ["x1", "x2"], "class", settings.dataset
-    output = settings.output or _data_files.infer_output(y)
-    if output != "identity":
-        if not np.array_equal(y, np.round(y)) or y.min() < 0:
-            raise _data_files.DataError(f"{source}: target {target!r} must hold class labels 0, 1, ... for "
-                                        f"--output {output}; use --output identity for a regression")
-        y = y.astype(np.int64)
-    n = X.shape[0]
+        features, name, source = ["x1", "x2"], "class", settings.dataset
+    try:
+        target = Target.infer(name, y, task=settings.task, output=settings.output)
+    except TargetError as exc:
+        raise _data_files.DataError(f"{source}: {exc}") from None
+    train, test = _split(X.shape[0], settings)
+    X_train, X_test = X[train], X[test]
+    del X
+    if target.task == "regression" and settings.scale != "none":
+        target.standardise(y[train])
+    scaler = Scaler.fit(settings.scale, X_train)
+    dtype = np.dtype(settings.dtype)
+    X_train = scaler.transform(X_train, out=X_train).astype(dtype, copy=False)
+    X_test = scaler.transform(X_test, out=X_test).astype(dtype, copy=False)
+    data = Data(X_train, target.encode(y[train]), X_test, target.encode(y[test]), features, target, source, scaler)
+    return data, target.output
+
+
+def _split(n: int, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The training and held-out row indices: a permutation by the run's seed, the first rows held out."""
     n_test = int(round(settings.test_fraction * n))
     if n - n_test < 1 or (settings.test_fraction > 0 and n_test < 1):
         raise ValueError(f"--test-fraction {settings.test_fraction:g} of {n} rows leaves "
                          f"{n - n_test} for training and {n_test} held out; both need at least one")
     order = np.random.RandomState(settings.seed).permutation(n)
-    test, train = order[:n_test], order[n_test:]
-    return Data(X[train], y[train], X[test], y[test], features, target, source), output
+    return order[n_test:], order[:n_test]
 
 
 def build_network(settings: Settings, n_features: int, n_outputs: int, output: str) -> Any:
@@ -175,10 +245,6 @@ def build_network(settings: Settings, n_features: int, n_outputs: int, output: s
     hidden = activations.parse(settings.activation)
     return Network([n_features, *settings.hidden, n_outputs], hidden=hidden, output=output,
                    seed=settings.seed, dtype=settings.dtype)
-
-
-def _n_outputs(y: np.ndarray, output: str) -> int:
-    return int(y.max()) + 1 if output == "softmax" else 1
 
 
 def score_name(output: str) -> str:
@@ -204,10 +270,10 @@ class Run:
                  progress: bool | None = None, checkpoint: dict[str, Any] | None = None):
         self.settings, self.folder = settings, folder
         self.checkpoint_every, self.progress = checkpoint_every, progress
-        self.data, self.output = load_data(settings)
+        self.data, self.output = load_data(settings, progress)
         self.data_sha256 = _sha256(settings.data) if settings.data is not None else None
-        y = self.data.y_train if not len(self.data.y_test) else np.concatenate([self.data.y_train, self.data.y_test])
-        self.net = build_network(settings, self.data.X_train.shape[1], _n_outputs(y, self.output), self.output)
+        self.net = build_network(settings, self.data.X_train.shape[1], self.data.target.n_outputs, self.output)
+        self.net.info = self.data.info()
         self.rule = optimizers.get(settings.optimizer)
         self.epoch, self.history, self.resumed = 0, [], False
         self.shuffle = np.random.RandomState(settings.seed)
@@ -223,6 +289,20 @@ class Run:
             self.shuffle.set_state(checkpoint["shuffle"])
             self.resumed = True
         self.seconds = 0.0
+        self._watch(checkpoint)
+
+    def _watch(self, checkpoint: dict[str, Any] | None) -> None:
+        """The held-out losses so far, and the training loss at the start (what divergence is measured from)."""
+        self.held_out: list[tuple[int, float]] = [] if checkpoint is None else \
+            [(int(e), float(v)) for e, v in checkpoint.get("held_out", [])]
+        start = None if checkpoint is None else checkpoint.get("start_loss")
+        if start is None and self.history:  # a checkpoint from before the start was kept
+            start = self.history[0]
+        if start is None:
+            with np.errstate(all="ignore"):
+                start = _chunked.loss(self.net, self.data.X_train, self.data.y_train)
+        self.start_loss = float(start)
+        self.diverged: str | None = None
 
     # -- checkpoints ------------------------------------------------------------------------------
 
@@ -233,11 +313,13 @@ class Run:
         name, keys, pos, has_gauss, gauss = self.shuffle.get_state()
         meta = {"format": _FORMAT, "settings": self.settings.to_json(), "epoch": self.epoch,
                 "optimizer_t": state["t"], "checkpoint_every": self.checkpoint_every,
-                "shuffle": [name, int(pos), int(has_gauss), float(gauss)], "data_sha256": self.data_sha256}
+                "shuffle": [name, int(pos), int(has_gauss), float(gauss)], "data_sha256": self.data_sha256,
+                "start_loss": self.start_loss}
         # The loss history as a float64 array, not JSON: frequent checkpoints of a long run
         # would spend most of their time formatting numbers.
         arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), "shuffle_keys": keys,
-                  "history": np.asarray(self.history, dtype=np.float64)}
+                  "history": np.asarray(self.history, dtype=np.float64),
+                  "held_out": np.asarray(self.held_out, dtype=np.float64).reshape(-1, 2)}
         arrays.update(self.net.parameters())
         for field, values in state.items():
             if field != "t":
@@ -252,16 +334,30 @@ class Run:
     def _after_epoch(self, epoch: int, loss: float, bar: Any, stop: list[bool]) -> bool:
         self.epoch = epoch
         self.history.append(loss)
+        if self._grew(epoch, loss):  # before any checkpoint: the last one written stays the last good one
+            return True
+        s, d = self.settings, self.data
+        if len(d.X_test) and (epoch % max(1, s.epochs // HELD_OUT_POINTS) == 0 or epoch == s.epochs):
+            with np.errstate(all="ignore"):
+                self.held_out.append((epoch, _chunked.loss(self.net, d.X_test, d.y_test)))
         if bar is not None:
-            every = max(1, self.settings.epochs // 200)
-            if epoch % every == 0 or epoch == self.settings.epochs:
+            every = max(1, s.epochs // 200)
+            if epoch % every == 0 or epoch == s.epochs:
                 with np.errstate(all="ignore"):  # a diverging run's overflow is reported by fit
-                    score = self.net.score(self.data.X_train, self.data.y_train)
+                    score = _chunked.score(self.net, d.X_train, d.y_train)
                 bar.set_postfix_str(f"loss {loss:.4f}, {score_name(self.output)} {score:.3f}", refresh=False)
             bar.update(1)
         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
             self.write_checkpoint()
         return stop[0]
+
+    def _grew(self, epoch: int, loss: float) -> bool:
+        """Whether the loss has grown `GROWTH` times past its start; if so, ``diverged`` says so."""
+        if not (self.start_loss > 0 and loss > GROWTH * self.start_loss):
+            return False
+        self.diverged = (f"the training loss grew from {self.start_loss:.4g} to {loss:.4g} by epoch {epoch} "
+                         f"(more than {GROWTH:g} times): training diverged")
+        return True
 
     def train(self) -> None:
         """Train from the current epoch to ``settings.epochs``.
@@ -321,42 +417,70 @@ class Run:
 
     def finish(self) -> dict[str, Any]:
         """Score the network and write the model, pictures and ``metrics.json``; returns the metrics."""
-        from . import plotting
-
         d, net, key = self.data, self.net, score_name(self.output)
         with np.errstate(all="ignore"):  # huge but finite weights may overflow on the way to a score
-            train_score = net.score(d.X_train, d.y_train)
-            test_score = net.score(d.X_test, d.y_test) if len(d.X_test) else None
+            train_score = _chunked.score(net, d.X_train, d.y_train)
+            test_score = _chunked.score(net, d.X_test, d.y_test) if len(d.X_test) else None
         metrics: dict[str, Any] = {
             "settings": self.settings.to_json(),
             "network": repr(net),
-            "data": {"source": d.source, "features": d.features, "target": d.target,
+            "data": {"source": d.source, "features": d.features, "target": d.target.name,
                      "n_train": len(d.X_train), "n_test": len(d.X_test)},
+            "target": {"task": d.target.task, "output": d.target.output, "classes": d.target.classes},
             "epochs": self.epoch,
             "final_loss": self.history[-1] if self.history else None,
+            "final_held_out_loss": self.held_out[-1][1] if self.held_out else None,
             f"train_{key}": train_score,
             f"test_{key}": test_score,
             "seconds": round(self.seconds, 3),
         }
-        files = ["model.npz", "loss.png"]
+        files = ["model.npz"]
         net.save(os.path.join(self.folder, "model.npz"))
         if self.checkpoint_every or os.path.exists(os.path.join(self.folder, CHECKPOINT)):
             self.write_checkpoint()  # the run's last state: an earlier checkpoint would resume a finished run
-        plotting.loss_curve(self.history, os.path.join(self.folder, "loss.png"),
-                            title=f"Training loss: {d.source}, {list(net.layer_sizes)}")
-        if d.X_train.shape[1] == 2 and self.output != "identity":
-            test = f", held out {metrics[f'test_{key}']:.1%}" if len(d.X_test) else ""
-            plotting.decision_boundary(net, d.X_train, d.y_train, os.path.join(self.folder, "decision_boundary.png"),
-                                       X_test=d.X_test, y_test=d.y_test,
-                                       title=f"{d.source}: {list(net.layer_sizes)} {self.settings.activation}, "
-                                             f"training {metrics[f'train_{key}']:.1%}{test}")
-            files.append("decision_boundary.png")
+        files += self._pictures(metrics, key)
         files.append("metrics.json")
         metrics["files"] = files
         with replacing(os.path.join(self.folder, "metrics.json")) as f:
             json.dump(metrics, f, indent=2)
             f.write("\n")
         return metrics
+
+    def _pictures(self, metrics: dict[str, Any], key: str) -> list[str]:
+        """Write loss.png, and for a classifier confusion.png and (two features) decision_boundary.png."""
+        from . import plotting
+
+        d, net, name = self.data, self.net, self.source_name()
+        files = ["loss.png"]
+        unit = " (standardised target)" if d.target.task == "regression" and d.target.scale != 1.0 else ""
+        plotting.loss_curve(self.history, os.path.join(self.folder, "loss.png"), held_out=self.held_out,
+                            title=f"Loss{unit}: {name}, {list(net.layer_sizes)}")
+        if self.output == "identity":
+            return files
+        classes = d.target.class_names()
+        if d.X_train.shape[1] == 2:
+            test = f", held out {metrics[f'test_{key}']:.1%}" if len(d.X_test) else ""
+            plotting.decision_boundary(
+                net, d.scaler.inverse(d.X_train), d.y_train, os.path.join(self.folder, "decision_boundary.png"),
+                X_test=d.scaler.inverse(d.X_test), y_test=d.y_test, transform=d.scaler.transform,
+                class_names=classes, feature_names=d.features,
+                title=f"{name}: {list(net.layer_sizes)} {self.settings.activation}, "
+                      f"training {metrics[f'train_{key}']:.1%}{test}")
+            files.append("decision_boundary.png")
+        if len(d.X_test):
+            with np.errstate(all="ignore"):
+                predicted = _chunked.predict(net, d.X_test)
+            counts = _chunked.confusion(d.y_test, predicted, len(classes))
+            metrics["confusion"] = {"classes": classes, "counts": counts.tolist()}  # row: true, column: predicted
+            plotting.confusion_matrix(counts, classes, os.path.join(self.folder, "confusion.png"),
+                                      title=f"{name}: the {len(d.X_test)} held-out rows, "
+                                            f"{metrics[f'test_{key}']:.1%} right")
+            files.append("confusion.png")
+        return files
+
+    def source_name(self) -> str:
+        """The data's name for titles: a file's name without its folders, or the built-in dataset's."""
+        return os.path.basename(self.data.source)
 
 
 def _main_thread() -> bool:
@@ -401,6 +525,7 @@ def load_checkpoint(folder: str) -> tuple[Settings, dict[str, Any]]:
         history = arrays["history"].tolist() if "history" in arrays else meta["history"]  # older: in the JSON
         state = {"parameters": parameters, "epoch": int(meta["epoch"]), "history": history,
                  "checkpoint_every": meta.get("checkpoint_every"), "data_sha256": meta.get("data_sha256"),
+                 "start_loss": meta.get("start_loss"), "held_out": arrays.get("held_out", np.empty((0, 2))).tolist(),
                  "optimizer": optimizer, "shuffle": (name, arrays["shuffle_keys"], pos, has_gauss, gauss)}
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"--resume {folder}: {CHECKPOINT} cannot be read ({exc})") from None
