@@ -76,6 +76,14 @@ def device_of(x: Any, xp: Any) -> Any:
     return None if xp is None else _compat().device(x)
 
 
+def device_kind(device: Any) -> str | None:
+    """``"cuda"``, ``"cpu"``, ``"meta"``, ... for a device of any library (or its name); None for None."""
+    if device is None:
+        return None
+    kind = getattr(device, "type", None)
+    return str(kind if kind is not None else device).split(":")[0].lower()
+
+
 def detach(x: Any, xp: Any) -> Any:
     """``x`` without an autograd graph (a PyTorch tensor that requires grad); other arrays as they are."""
     if xp is not None and getattr(x, "requires_grad", False):
@@ -112,6 +120,19 @@ def dtype_of(name: str, xp: Any) -> Any:
     if dtype is None:
         raise ValueError(f"dtype {name} does not exist in {library_name(xp)}")
     return dtype
+
+
+def check_dtype_available(xp: Any, dtype: Any, name: str) -> None:
+    """Raise ValueError if ``xp`` silently makes arrays of another dtype than ``dtype`` (JAX without x64)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # JAX warns, then truncates float64 to float32
+        probe = xp.zeros(1, dtype=dtype)
+    if dtype_name(probe.dtype) != name:
+        hint = " (JAX: set jax.config.update('jax_enable_x64', True))" if library_name(xp) == "jax" else ""
+        raise ValueError(f"{library_name(xp)} makes {dtype_name(probe.dtype)} arrays when asked for {name} "
+                         f"here{hint}; pass dtype='float32' or enable {name}")
 
 
 def to_numpy(x: Any, xp: Any) -> np.ndarray:
@@ -169,10 +190,39 @@ def is_namespace(like: Any) -> bool:
         isinstance(like, types.ModuleType) or not hasattr(like, "shape"))
 
 
+#: The libraries `namespace` takes by name, with the module each name imports.
+LIBRARY_MODULES = {"numpy": "numpy", "torch": "torch", "cupy": "cupy", "jax": "jax.numpy",
+                   "array_api_strict": "array_api_strict"}
+
+
 def namespace(like: Any) -> Any:
-    """The namespace (None for NumPy) of ``like``: an array of some library, or a namespace or module itself."""
-    if like is np or like is None:
+    """The namespace (None for NumPy) of ``like``: an array of some library, a namespace or module, or a name.
+
+    Raises
+    ------
+    TypeError
+        For anything else (None, a number, an unknown name).
+    ValueError
+        For the name of a library that is not installed.
+    """
+    if like is np:
         return None
+    if isinstance(like, str):
+        key = like.strip().lower().replace("-", "_")
+        if key not in LIBRARY_MODULES:
+            raise TypeError(f"to: unknown library {like!r}; name one of {', '.join(LIBRARY_MODULES)}, or pass "
+                            "an array of the library or its namespace")
+        import importlib
+
+        try:
+            like = importlib.import_module(LIBRARY_MODULES[key])
+        except ImportError:
+            raise ValueError(f"to: {like!r} is not installed here") from None
+        if like is np:
+            return None
+    if like is None or isinstance(like, (bool, int, float, complex, list, tuple)):
+        raise TypeError(f"to: like must be an array or an array namespace (numpy, torch, ...) or a library's "
+                        f"name, got {type(like).__name__} {like!r}")
     compat = _compat()
     if is_namespace(like):
         name = like.__name__

@@ -90,15 +90,17 @@ class ParameterSet:
 
     def move(self, xp: Any, device: Any, dtype_name: str) -> None:
         """Put the arrays in the library ``xp`` on ``device`` in ``dtype_name`` (through the host)."""
-        host = [_backends.to_numpy(p, self.xp) for p in self.arrays]
         target = _backends.dtype_of(dtype_name, xp)
-        self.xp, self.device, self.dtype_name = xp, (device if xp is not None else None), dtype_name
-        self._flat = None
+        if xp is not None:
+            _backends.check_dtype_available(xp, target, dtype_name)
+        host = [_backends.to_numpy(p, self.xp) for p in self.arrays]
         if xp is None:
-            self.arrays = [np.array(p, dtype=target, order="C", copy=True) for p in host]
-        else:
-            self.arrays = [_backends.from_numpy(p, xp, device, target) for p in host]
-            self.device = _backends.device_of(self.arrays[0], xp)  # the library's own: None is its default
+            arrays = [np.array(p, dtype=target, order="C", copy=True) for p in host]
+            device = None
+        else:  # all arrays made before anything changes: a device that fails leaves the set as it was
+            arrays = [_backends.from_numpy(p, xp, device, target) for p in host]
+            device = _backends.device_of(arrays[0], xp)  # the library's own: None is its default
+        self.xp, self.device, self.dtype_name, self.arrays, self._flat = xp, device, dtype_name, arrays, None
 
     def at(self, xp: Any, device: Any, dtype_name: str) -> bool:
         """Whether the arrays are in ``xp``'s library, on ``device``, in ``dtype_name`` already."""

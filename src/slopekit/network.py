@@ -249,6 +249,38 @@ class Network:
         self.history: list[float] = []
         self.info: dict[str, Any] = {}
 
+    # -- copying and pickling ---------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For `copy.deepcopy` and `pickle`: the parameters and optimizer state as NumPy arrays, and where they live.
+
+        (Model files never hold a pickle: `save` writes plain arrays and JSON.)
+        """
+        state = self.__dict__.copy()
+        p = self._p
+        library = _backends.library_name(p.xp)
+        state["_p"] = {"arrays": [_backends.to_numpy(a, p.xp).copy() for a in p.arrays], "library": library,
+                       "device": p.device if library in ("torch", "cupy") else None, "dtype": p.dtype_name}
+        if self._training is not None:
+            training, rule, continues = self._training
+            state["_training"] = {"optimizer": rule, "state": training.optimizer_state(), "continues": continues,
+                                  "shuffle": (training.shuffle, training.shuffle_seed)}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        params, kept = state.pop("_p"), state.pop("_training")
+        self.__dict__.update(state)
+        host_dtype = _parameter_set.host_dtype(params["dtype"])
+        self._p = _parameter_set.ParameterSet([np.asarray(a, host_dtype) for a in params["arrays"]], params["dtype"])
+        if params["library"] != "numpy":
+            self._p.move(_backends.namespace(params["library"]), params["device"], params["dtype"])
+        self._training = None
+        if kept is not None:
+            training = self._new_training(kept["optimizer"])
+            training.load_optimizer_state(kept["state"])
+            training.shuffle, training.shuffle_seed = kept["shuffle"]
+            self._training = (training, kept["optimizer"], kept["continues"])
+
     # -- what the network is ------------------------------------------------------------------
 
     @property
@@ -405,11 +437,11 @@ class Network:
 
         Parameters
         ----------
-        like : array or array namespace
+        like : array, array namespace, or str
             An array of the library to move to (its device is the default
-            ``device``), or a namespace: ``numpy``, ``torch``, ``cupy``,
+            ``device``), a namespace (``numpy``, ``torch``, ``cupy``,
             ``jax.numpy``, ``array_api_strict``, or one from
-            ``array_api_compat``.
+            ``array_api_compat``), or a library's name (``"torch"``).
         device : optional
             The device, in the library's terms (``"cuda"``, ``torch.device("cuda:1")``).
         dtype : optional
@@ -419,6 +451,15 @@ class Network:
         -------
         self
 
+        Raises
+        ------
+        TypeError
+            If ``like`` is not an array, a namespace or a known library's name.
+        ValueError
+            For a library that is not installed, a device it cannot reach
+            (``"cuda"`` without CUDA), the ``"meta"`` device, or a device for
+            NumPy other than the CPU. The network is unchanged then.
+
         Examples
         --------
         >>> import numpy as np, slopekit
@@ -427,12 +468,20 @@ class Network:
         True
         """
         xp = _backends.namespace(like)
-        if device is None and xp is not None and not _backends.is_namespace(like):
+        if device is None and xp is not None and not _backends.is_namespace(like) and not isinstance(like, str):
             device = _backends.device_of(like, xp)
+        if xp is None and device not in (None, "cpu"):
+            raise ValueError(f"to: NumPy arrays live on the CPU; got device={device!r}")
         name = self._p.dtype_name if dtype is None else _dtype_name(dtype)
+        if _backends.device_kind(device) == "meta":
+            raise ValueError("to: the 'meta' device holds no data; a network's parameters need a device with memory")
+        try:
+            self._move(xp, device, name)
+        except (AssertionError, RuntimeError, NotImplementedError, TypeError) as exc:
+            raise ValueError(f"to: cannot move the parameters to {_backends.library_name(xp)} on device "
+                             f"{device!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         if dtype is not None:
             self._follow_dtype = False
-        self._move(xp, device, name)
         return self
 
     def _move(self, xp: Any, device: Any, dtype_name: str) -> None:
@@ -612,7 +661,9 @@ class Network:
             ``"mean"``: exactly ``(loss(X, y, l2=l2), gradients(X, y, l2=l2))``.
             ``"sum"``: the sums over the samples of the data term, :math:`n`
             times the mean, so that shards of a data set can be added up
-            (divide the totals by the total number of samples).
+            (divide the totals by the total number of samples); an empty
+            shard, ``X`` of shape ``(0, n_features)``, gives 0 and zero
+            gradients.
 
         Returns
         -------
@@ -642,6 +693,16 @@ class Network:
         who = _who
         if reduction not in ("mean", "sum"):
             raise ValueError(f"{who}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        if reduction == "sum" and _rows(X) == 0:  # an empty shard adds nothing to the sums
+            self._library(X, who, follow=False)
+            shape = tuple(np.shape(X) if not hasattr(X, "shape") else X.shape)
+            if len(shape) != 2 or shape[1] != self._sizes[0]:
+                raise ValueError(f"{who}: X has shape {shape}; an empty shard must have shape (0, {self._sizes[0]})")
+            if _non_negative_real(who, "l2", l2):
+                raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs "
+                                 "to the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l")
+            zeros = [np.zeros_like(p) if self._p.xp is None else self._p.xp.zeros_like(p) for p in self._p.arrays]
+            return 0.0, dict(zip(self._names(), zeros))
         X, Y = self._data(X, y, who)
         l2 = _non_negative_real(who, "l2", l2)
         if reduction == "sum" and l2:
@@ -784,6 +845,7 @@ class Network:
         if not isinstance(verbose, numbers.Integral) or verbose < 0:
             raise ValueError(f"{who}: verbose must be an integer >= 0 (print every that many epochs), "
                              f"got {verbose!r}")
+        _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
         X, Y = self._training_data(X, y, who)
         # Everything is checked: from here on the network changes.
         training = self._new_training(rule)
@@ -843,6 +905,7 @@ class Network:
         who = "partial_fit"
         learning_rate, batch_size, rule, l2 = self._training_arguments(who, learning_rate, batch_size, optimizer,
                                                                        l2, rng)
+        _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
         X, Y = self._training_data(X, y, who)
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
@@ -1107,6 +1170,29 @@ def _dtype_name(dtype: Any) -> str:
                             f"got {dtype!r}") from None
         raise ValueError(f"dtype must be float16, bfloat16, float32 or float64, got {name}")
     return name
+
+
+def _check_rule_for_dtype(who: str, rule: optimizers.Optimizer, dtype_name: str) -> None:
+    """Refuse an Adam whose ``eps`` rounds to 0 in the training dtype (float16): its step would divide 0 by 0."""
+    eps = getattr(rule, "eps", None)
+    if isinstance(rule, optimizers.Adam) and eps is not None:
+        with np.errstate(under="ignore"):
+            rounded = float(np.asarray(eps, _parameter_set.host_dtype(dtype_name)))
+        if rounded == 0.0:
+            raise ValueError(f"{who}: Adam's eps={eps:g} rounds to 0 in {dtype_name}, so its steps would divide 0 "
+                             f"by 0 where a gradient vanishes; pass optimizer=optimizers.Adam(eps=1e-4) (or larger), "
+                             f"or train in float32")
+
+
+def _rows(X: Any) -> int | None:
+    """The number of rows of an array-like, or None if it has no shape."""
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(X)
+        except (TypeError, ValueError):
+            return None
+    return int(shape[0]) if len(shape) else None
 
 
 def _data_dtype(X: Any, xp: Any) -> str | None:
