@@ -57,6 +57,11 @@ class Activation:
     #: thread costs more than it saves until arrays outgrow the cache, so they
     #: run in blocks from `LIGHT_BLOCKED_BYTES` on instead of `BLOCKED_FROM` elements.
     _light_kernels: ClassVar[frozenset[str]] = frozenset()
+    #: Why the output cannot determine the slope, for an activation whose slope never
+    #: comes from its output (a sentence for error messages); None when it can. An
+    #: activation for which that depends on its parameters overrides
+    #: `has_derivative_from_output` and `_no_shortcut_reason` instead.
+    _no_shortcut: ClassVar[str | None] = None
 
     # -- what a subclass may override -------------------------------------------------
 
@@ -66,10 +71,11 @@ class Activation:
 
         When False, `derivative_from_output` raises and `backward` needs ``z``.
         """
-        return True
+        return self._no_shortcut is None
 
-    def _no_shortcut_reason(self) -> str:  # pragma: no cover - overridden where needed
-        return "its output does not determine its slope"
+    def _no_shortcut_reason(self) -> str:
+        """The sentence that says why `derivative_from_output` is refused."""
+        return self._no_shortcut or "its output does not determine its slope"
 
     # -- the public interface -----------------------------------------------------------
 

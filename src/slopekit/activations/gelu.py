@@ -83,12 +83,7 @@ class GELU(Generic):
         if not isinstance(self.approximate, str) or self.approximate not in _APPROXIMATIONS:
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {self.approximate!r}")
 
-    @property
-    def has_derivative_from_output(self) -> bool:
-        return False
-
-    def _no_shortcut_reason(self):
-        return "gelu is not monotonic (minimum near z = -0.75), so a negative output comes from two inputs"
+    _no_shortcut = "gelu is not monotonic (minimum near z = -0.75), so a negative output comes from two inputs"
 
     def _value_xp(self, xp, z):
         if self.approximate == "tanh":

@@ -414,12 +414,7 @@ class SiLU(_Generic):
 
     name = "silu"
 
-    @property
-    def has_derivative_from_output(self) -> bool:
-        return False
-
-    def _no_shortcut_reason(self):
-        return "silu is not monotonic (minimum near z = -1.278), so a negative output comes from two inputs"
+    _no_shortcut = "silu is not monotonic (minimum near z = -1.278), so a negative output comes from two inputs"
 
     def _value_xp(self, xp, z):
         zc = xp.where(z < -_CLIP, _full(xp, z, -_CLIP), z)
@@ -467,12 +462,7 @@ class Mish(_Generic):
 
     name = "mish"
 
-    @property
-    def has_derivative_from_output(self) -> bool:
-        return False
-
-    def _no_shortcut_reason(self):
-        return "mish is not monotonic (minimum near z = -1.19), so a negative output comes from two inputs"
+    _no_shortcut = "mish is not monotonic (minimum near z = -1.19), so a negative output comes from two inputs"
 
     @staticmethod
     def _parts(xp, z):

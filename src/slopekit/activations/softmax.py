@@ -44,6 +44,9 @@ def _axis(who: str, x: Any, axis: int) -> int:
 
 def _parts(xp, z, axis):
     """Along ``axis``: e = exp(z - m), r = sum(e) - 1 without cancellation, top = (z == m), and z - m."""
+    if z.shape[axis] == 0:  # no maximum to take, and every result is empty (as torch.softmax and jax.nn.softmax give)
+        r = xp.sum(z, axis=axis, keepdims=True)  # zeros of the reduced shape, dtype and device
+        return z, r, z != z, z
     m = xp.max(z, axis=axis, keepdims=True)
     top = z == m
     finite_m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
