@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import _arrays, _threads
+from . import _torch
 
 
 class Activation:
@@ -333,14 +334,35 @@ class Activation:
 
     def _backward_xp(self, kernel: str, xp: Any, d: Any, c: Any) -> Any:
         """The generic chain rule: ``d * slope(c)`` (``d`` and ``c`` of one dtype)."""
+        if _torch.namespace_is_torch(xp) and _torch.usable(d, c):
+            return self._backward_torch(kernel, xp, d, c)
         return d * self._run_xp(kernel, xp, c)
 
     def _run_xp(self, kernel: str, xp: Any, x: Any) -> Any:
-        """Run a generic kernel; narrow floats compute in float32."""
+        """Run a kernel on a non-NumPy array; narrow floats compute in float32.
+
+        PyTorch tensors go to the PyTorch engine (``_torch.py``) where it
+        applies; everything else runs the generic formula.
+        """
         work = _arrays.xp_compute_dtype(xp, x.dtype)
-        if work == x.dtype:
-            return getattr(self, kernel + "_xp")(xp, x)
-        return xp.astype(getattr(self, kernel + "_xp")(xp, xp.astype(x, work)), x.dtype)
+        if work != x.dtype:
+            return xp.astype(self._run_xp(kernel, xp, xp.astype(x, work)), x.dtype)
+        if _torch.namespace_is_torch(xp) and _torch.usable(x):
+            return self._run_torch(kernel, xp, x)
+        return getattr(self, kernel + "_xp")(xp, x)
+
+    def _run_torch(self, kernel: str, xp: Any, x: Any) -> Any:
+        """The PyTorch engine for an elementwise activation: its kernel in blocks (`_torch.run`)."""
+        return _torch.run(self._torch_kernel(kernel, xp), x)
+
+    def _backward_torch(self, kernel: str, xp: Any, d: Any, c: Any) -> Any:
+        """The PyTorch engine's chain rule: ``d * slope(c)`` block by block (`_torch.backward`)."""
+        return _torch.backward(self._torch_kernel(kernel, xp), d, c)
+
+    def _torch_kernel(self, kernel: str, xp: Any) -> Callable:
+        """The PyTorch engine's kernel: the activation's own ``*_torch`` one, else its generic formula."""
+        own = getattr(self, kernel + "_torch", None)
+        return own if own is not None else _torch.generic_kernel(getattr(self, kernel + "_xp"), xp)
 
 
 # -- blocks: large arrays in cache-sized pieces, across the thread pool -----------------

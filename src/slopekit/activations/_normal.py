@@ -176,3 +176,82 @@ def pdf(xp, z):
 
 def _dtype_key(xp, z):
     return np.dtype(np.float64) if z.dtype == xp.float64 else np.dtype(np.float32)
+
+
+# -- PyTorch: the upper tail and the density from torch.special.erfc, in place -----------------
+#
+# Q(t) = Phi(-t) = erfc(t/sqrt2)/2 costs one call of PyTorch's erfc, accurate to about an ulp,
+# but t/sqrt2 rounds, and erfc amplifies a relative error in its argument about t^2 times (50
+# ulps at t = 10 in float32). So x = fl(t/sqrt2) and its rounding error d = t/sqrt2 - x are
+# kept (float32: through float64; float64: Dekker's exact product), and erfc(x + d) is
+# erfc(x) (1 - d L(x)) to first order, L = -(log erfc)' ~ x + sqrt(x^2 + 2) (exact as x grows,
+# within 25% near 0, where d L is below an ulp anyway). The density e^{-t^2/2} has the same
+# problem in t^2, solved the same way: t^2/2 = H + R exactly, e^{-t^2/2} = e^{-H} (1 - R).
+# Both hold while the results are normal numbers: up to `TORCH_FAR` (by element size).
+
+#: By element size: the largest t for which Q(t) and phi(t) are normal numbers with a margin
+#: (Q(t) turns subnormal near t = 13.0 in float32 and 37.5 in float64).
+TORCH_FAR = {4: 12.5, 8: 37.0}
+_SQRT_HALF = 0.7071067811865476  # fl64(1/sqrt 2)
+_SQRT_HALF_ERROR = -4.833646656726457e-17  # 1/sqrt 2 - _SQRT_HALF
+_SQRT_HALF_HIGH, _SQRT_HALF_LOW = 0.7071067839860916, -2.7995440410322203e-09  # its 26-bit halves
+_VELTKAMP = 134217729.0  # 2^27 + 1: splits a float64 into two halves of at most 26 bits
+
+
+def _split_torch(torch, x, high, low):
+    """Veltkamp: ``x = high + low`` exactly, each with at most 26 significant bits (float64)."""
+    torch.mul(x, _VELTKAMP, out=high)
+    torch.sub(high, x, out=low)
+    high.sub_(low)  # s - (s - x)
+    torch.sub(x, high, out=low)
+
+
+def _erfc_argument_torch(torch, t, scratch):
+    """``(x, d)``: x = fl(t/sqrt2) and d = t/sqrt2 - x, accurate to a few ulps of d."""
+    x, d = scratch.get("x", t), scratch.get("d", t)
+    if t.dtype == torch.float32:
+        wide = scratch.get("wide", t, torch.float64).copy_(t).mul_(_SQRT_HALF)  # t/sqrt2, error 2^-53
+        x.copy_(wide)
+        wide.sub_(scratch.get("wide2", t, torch.float64).copy_(x))
+        d.copy_(wide)
+        return x, d
+    torch.mul(t, _SQRT_HALF, out=x)
+    high, low, term = scratch.get("high", t), scratch.get("low", t), scratch.get("term", t)
+    _split_torch(torch, t, high, low)
+    torch.mul(high, _SQRT_HALF_HIGH, out=d).sub_(x)  # exact (Dekker's two-product)
+    d.add_(high.mul_(_SQRT_HALF_LOW))
+    d.add_(torch.mul(low, _SQRT_HALF_HIGH, out=term))
+    d.add_(low.mul_(_SQRT_HALF_LOW))
+    d.add_(torch.mul(t, _SQRT_HALF_ERROR, out=term))  # the rounding of the constant itself
+    return x, d
+
+
+def upper_tail_torch(torch, t, out, scratch):
+    r"""Write :math:`Q(t) = \Phi(-t)` into ``out`` for ``0 <= t <= TORCH_FAR`` (PyTorch, in place)."""
+    x, d = _erfc_argument_torch(torch, t, scratch)
+    slope = torch.mul(x, x, out=scratch.get("slope", t)).add_(2.0).sqrt_().add_(x)  # ~ L(x)
+    torch.special.erfc(x, out=out)
+    slope.mul_(d).mul_(out)
+    out.sub_(slope).mul_(0.5)  # erfc(x) (1 - d L) / 2
+    return out
+
+
+def pdf_torch(torch, t, out, scratch):
+    r"""Write :math:`\varphi(t)` into ``out`` for ``0 <= t <= TORCH_FAR`` (PyTorch, in place)."""
+    exponent, rest = scratch.get("exponent", t), scratch.get("rest", t)  # t^2/2 = exponent + rest
+    if t.dtype == torch.float32:
+        wide = scratch.get("wide", t, torch.float64).copy_(t)
+        wide.mul_(wide).mul_(0.5)  # exact: t has 24 significant bits
+        exponent.copy_(wide)
+        wide.sub_(scratch.get("wide2", t, torch.float64).copy_(exponent))
+        rest.copy_(wide)
+    else:
+        high, low = scratch.get("high", t), scratch.get("low", t)
+        _split_torch(torch, t, high, low)
+        torch.mul(high, low, out=rest).add_(low.mul_(low).mul_(0.5))  # high low + low^2/2, small
+        high.mul_(high).mul_(0.5)  # exact
+        torch.add(high, rest, out=exponent)
+        rest.add_(high.sub_(exponent))  # (high^2/2 - exponent) is exact
+    torch.neg(exponent, out=out).exp_()
+    out.mul_(rest.neg_().add_(1.0)).mul_(_INV_SQRT_2PI)  # e^-exponent (1 - rest) / sqrt(2 pi)
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import _normal
+from . import _normal, _torch
 from ._generic import Generic
 
 _K = math.sqrt(2.0 / math.pi)  # the tanh form's constants (Hendrycks and Gimpel; PyTorch, JAX)
@@ -85,6 +85,48 @@ class GELU(Generic):
 
     _no_shortcut = "gelu is not monotonic (minimum near z = -0.75), so a negative output comes from two inputs"
 
+    # PyTorch kernels (``_torch.py``): Phi from torch.special.erfc (``_normal.upper_tail_torch``)
+    # in one pass instead of the Mills ratio's polynomials; the tanh form runs its generic formula.
+    def _value_torch(self, torch, z, out, scratch):
+        if self.approximate == "tanh":
+            out.copy_(self._value_xp(_torch.compat_namespace(), z))
+            return
+        t = torch.abs(z, out=scratch.get("t", z))
+        q = _normal.upper_tail_torch(torch, t, out, scratch)  # Q = Phi(-|z|)
+        left = torch.mul(z, q, out=scratch.get("left", z))  # z Phi(z) for z < 0
+        q.neg_().add_(1.0).mul_(z)  # z (1 - Q) = z Phi(z) for z >= 0
+        _join_torch(torch, z, t, left, out, scratch, self._far_value_torch)
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        if self.approximate == "tanh":
+            out.copy_(self._derivative_xp(_torch.compat_namespace(), z))
+            return
+        t = torch.abs(z, out=scratch.get("t", z))
+        q = _normal.upper_tail_torch(torch, t, out, scratch)
+        w = _normal.pdf_torch(torch, t, scratch.get("w", z), scratch).mul_(t)  # |z| phi(z)
+        left = torch.sub(q, w, out=scratch.get("left", z))  # Phi(z) + z phi(z) for z < 0
+        q.neg_().add_(1.0).add_(w)  # (1 - Q) + z phi(z) for z >= 0
+        _join_torch(torch, z, t, left, out, scratch, self._far_derivative_torch)
+
+    def _far_value_torch(self, torch, z):
+        """The value where ``|z| > TORCH_FAR`` or NaN: float32 through float64, float64 generically."""
+        if z.dtype == torch.float64:
+            return self._value_xp(_torch.compat_namespace(), z)
+        wide = z.double()
+        t = wide.abs().clamp_(max=_CLIP)
+        q = torch.special.erfc(t * _normal._SQRT_HALF).mul_(0.5)  # argument error 2^-53 t^2: fine here
+        return torch.where(wide < 0, q.mul_(-t), (1 - q).mul_(wide)).float()
+
+    def _far_derivative_torch(self, torch, z):
+        """The slope where ``|z| > TORCH_FAR`` or NaN, as `_far_value_torch`."""
+        if z.dtype == torch.float64:
+            return self._derivative_xp(_torch.compat_namespace(), z)
+        wide = z.double()
+        t = wide.abs().clamp_(max=_CLIP)
+        q = torch.special.erfc(t * _normal._SQRT_HALF).mul_(0.5)
+        w = torch.exp(t * t * -0.5).mul_(_normal._INV_SQRT_2PI * t)  # t^2 exact in float64
+        return torch.where(wide < 0, q - w, (1 - q).add_(w)).float()
+
     def _value_xp(self, xp, z):
         if self.approximate == "tanh":
             zc = xp.clip(z, -_CLIP, _CLIP)
@@ -117,6 +159,15 @@ class GELU(Generic):
             return q * (4 * du + zc * (2 * ddu - 4 * (du * du) * xp.tanh(u)))
         p, f = _normal.pdf(xp, zc)
         return p * (2 - zc * zc) * f
+
+
+def _join_torch(torch, z, t, left, out, scratch, far):
+    """``out`` = ``left`` where z < 0 (else ``out`` as it is); then the far elements from ``far``."""
+    torch.where(torch.lt(z, 0, out=scratch.get("negative", z, torch.bool)), left, out, out=out)
+    limit = _normal.TORCH_FAR[z.element_size()]
+    if not _torch.within(torch, t, high=limit):  # some |z| beyond it, or a NaN: a few elements
+        index = torch.nonzero(torch.logical_not(t <= limit)).squeeze(1)
+        out.index_copy_(0, index, far(torch, z.index_select(0, index)))
 
 
 def _tanh_parts(xp, z):

@@ -85,6 +85,31 @@ def _zero_np(z, out):
     np.subtract(out, out, out=out)
 
 
+def _step_torch(torch, x, at_zero_is_one: bool, out):
+    """`_step_np` on PyTorch: one comparison pass, a NaN patch only where a reduction finds one."""
+    (torch.ge if at_zero_is_one else torch.gt)(x, 0, out=out)
+    if x.shape[0] and bool(torch.isnan(torch.amin(x))):  # amin propagates NaN
+        torch.where(torch.isnan(x), x, out, out=out)
+
+
+def _lerp_torch(torch, h, slope, scratch):
+    """`_lerp_np` on PyTorch: {0, 1, NaN} to {slope, 1, NaN} in place, with the same roundings."""
+    real = np.float32 if h.dtype == torch.float32 else np.float64
+    one, s = real(1), real(slope)
+    rest = one - s
+    if rest + s == one:
+        h.mul_(float(rest)).add_(float(s))
+    else:
+        t = torch.mul(h, float(s), out=scratch.get("t", h))
+        t.neg_().add_(float(s))  # -t + s is s - t exactly
+        h.add_(t)
+
+
+def _zero_torch(torch, z, out):
+    """`_zero_np` on PyTorch: 0 everywhere, NaN where ``z`` is NaN (PyTorch's sign(NaN) is 0, its clamp keeps NaN)."""
+    torch.clamp(z, min=0.0, max=0.0, out=out)
+
+
 def _step_xp(xp, x, at_zero):
     one, zero = xp.ones_like(x), xp.zeros_like(x)
     step = xp.where(x > 0, one, xp.where(x < 0, zero, at_zero * one))
@@ -157,6 +182,20 @@ class ReLU(Activation):
 
     def _second_np(self, z, out):
         _zero_np(z, out)
+
+    def _value_torch(self, torch, z, out, scratch):
+        torch.clamp(z, min=0.0, out=out)  # NaN stays NaN
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        _step_torch(torch, z, self.at_zero == 1.0, out)
+        if self.at_zero not in (0.0, 1.0):
+            out.masked_fill_(torch.eq(z, 0, out=scratch.get("zero", z, torch.bool)), self.at_zero)
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        _step_torch(torch, a, False, out)
+
+    def _second_torch(self, torch, z, out, scratch):
+        _zero_torch(torch, z, out)
 
     def _value_xp(self, xp, z):
         return xp.where(z < 0, xp.zeros_like(z), z)
@@ -255,6 +294,27 @@ class LeakyReLU(Activation):
 
     def _second_np(self, z, out):
         _zero_np(z, out)
+
+    def _value_torch(self, torch, z, out, scratch):
+        if self.slope == 0.0:
+            torch.clamp(z, min=0.0, out=out)
+            return
+        torch.mul(z, self.slope, out=out)
+        (torch.maximum if self.slope <= 1.0 else torch.minimum)(out, z, out=out)  # as _value_np
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        s, c = self.slope, self.at_zero
+        zero = torch.eq(z, 0, out=scratch.get("zero", z, torch.bool)) if c not in (s, 1.0) else None
+        _step_torch(torch, z, c == 1.0 and s != 1.0, out)
+        _lerp_torch(torch, out, s, scratch)
+        if zero is not None:
+            out.masked_fill_(zero, c)
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        self._derivative_torch(torch, a, out, scratch)
+
+    def _second_torch(self, torch, z, out, scratch):
+        _zero_torch(torch, z, out)
 
     def _value_xp(self, xp, z):
         below = xp.zeros_like(z) if self.slope == 0.0 else z * self.slope

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _torch
 from ._base import Activation
 
 
@@ -25,6 +26,9 @@ def _e_over_one_plus_e(z, out, den):
 #: Where sigmoid's value path caps z: e^40 is finite in every dtype and sigmoid(40)
 #: rounds to 1 in float64 (from z = 37) and so in float32 and float16.
 _CAP = 40.0
+#: By element size: below this z, e^-z overflows (or nearly) in PyTorch's sigmoid, which then
+#: returns 0 where sigmoid(z) is a nonzero subnormal; there sigmoid(z) is e^z to the last bit.
+_TORCH_EXP_TAIL = {4: -87.0, 8: -708.0}
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,30 @@ class Sigmoid(Activation):
         np.tanh(t, out=t)  # 1 - 2 sigma(z) = -tanh(z/2), without cancellation near 0
         self._derivative_np(z, out)
         np.multiply(out, t, out=out)
+
+    # PyTorch kernels (``_torch.py``): ``z`` is read only, ``out`` and the scratch are ours.
+    def _value_torch(self, torch, z, out, scratch):
+        torch.sigmoid(z, out=out)  # PyTorch's 1 / (1 + e^-z): accurate to ~1 ulp until e^-z overflows
+        tail = _TORCH_EXP_TAIL[z.element_size()]
+        if not _torch.within(torch, z, low=tail):  # there sigma(z) = e^z to the last bit
+            e = torch.exp(z, out=scratch.get("e", z))
+            torch.where(z < tail, e, out, out=out)
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        e = torch.abs(z, out=out)
+        e.neg_().exp_()
+        den = torch.add(e, 1.0, out=scratch.get("den", z))
+        den.mul_(den)
+        e.div_(den)  # e / (1 + e)^2, as _derivative_np
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        torch.mul(a, -1.0, out=out).add_(1.0)  # -a + 1 is 1 - a exactly
+        out.mul_(a)
+
+    def _second_torch(self, torch, z, out, scratch):
+        t = torch.mul(z, -0.5, out=scratch.get("t", z)).tanh_()
+        self._derivative_torch(torch, z, out, scratch)
+        out.mul_(t)
 
     # Generic kernels: the same math on the Python array API.
     def _value_xp(self, xp, z):

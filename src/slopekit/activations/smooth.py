@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _params
+from . import _torch
 from ._base import Activation
 from ._generic import Generic as _Generic
 from .relu import _zero_np
@@ -59,6 +60,11 @@ def _sigmoid_slope(xp, x):
 #: as (e^(z/2) 2^(k/2))^2 2^-k, whose parts are normal, so the products with it round once, at the
 #: end, instead of losing the low bits of a subnormal e^z first.
 _TAIL = {np.dtype(np.float64): (-700.0, 64), np.dtype(np.float32): (-80.0, 32)}
+
+
+def _exp_tail_threshold(itemsize: int) -> float:
+    """`_TAIL`'s threshold for float32 (``itemsize`` 4) or float64 (8)."""
+    return _TAIL[np.dtype(np.float32 if itemsize == 4 else np.float64)][0]
 
 
 def _exp_tail(xp, x, c, normal, scale=1.0):
@@ -415,6 +421,23 @@ class SiLU(_Generic):
     name = "silu"
 
     _no_shortcut = "silu is not monotonic (minimum near z = -1.278), so a negative output comes from two inputs"
+
+    # PyTorch kernels (``_torch.py``): z sigma(z) from PyTorch's sigmoid, which is accurate while
+    # sigma(z) is a normal number; a block with z in the far tail (or a NaN, or inf for the
+    # slope, where z sigma(-z) is inf * 0) runs the generic formula instead.
+    def _value_torch(self, torch, z, out, scratch):
+        if not _torch.within(torch, z, low=_exp_tail_threshold(z.element_size())):
+            out.copy_(self._value_xp(_torch.compat_namespace(), z))
+            return
+        torch.sigmoid(z, out=out).mul_(z)
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        if not _torch.within(torch, z, _exp_tail_threshold(z.element_size()), _CLIP):
+            out.copy_(self._derivative_xp(_torch.compat_namespace(), z))
+            return
+        torch.sigmoid(z, out=out)
+        rest = torch.neg(z, out=scratch.get("rest", z)).sigmoid_()
+        out.mul_(rest.mul_(z).add_(1.0))  # sigma(z) (1 + z sigma(-z))
 
     def _value_xp(self, xp, z):
         zc = xp.where(z < -_CLIP, _full(xp, z, -_CLIP), z)

@@ -25,12 +25,14 @@ row with a NaN.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import _arrays, _params
+from . import _torch
 from ._generic import Generic
 
 
@@ -96,7 +98,34 @@ class _AlongAxis(Generic):
         if work != d.dtype:
             return xp.astype(self._backward_xp(kernel, xp, xp.astype(d, work), xp.astype(c, work)), d.dtype)
         axis = _axis(f"{self.name}.backward", c, self.axis)
+        if xp is not np and _torch.namespace_is_torch(xp) and _torch.usable(d, c):
+            return _torch.vjp_rows(self._vjp_rows_torch(kernel, xp), d, c, axis)
         return self._vjp(xp, d, c if kernel == "_from_output" else self._value_xp(xp, c), axis)
+
+    # -- the PyTorch engine: blocks of whole rows along the axis (``_torch.run_rows``) -------------
+
+    def _run_torch(self, kernel, xp, x):
+        return _torch.run_rows(self._rows_kernel_torch(kernel, xp), x, _axis(self.name, x, self.axis))
+
+    def _rows_kernel_torch(self, kernel, xp):
+        """The kernel on a block of rows (the axis last): the activation's own, else its generic formula."""
+        own = getattr(self, kernel + "_rows_torch", None)
+        if own is not None:
+            return own
+        return _torch.generic_kernel(getattr(dataclasses.replace(self, axis=-1), kernel + "_xp"), xp)
+
+    def _vjp_rows_torch(self, kernel, xp):
+        """The vector-Jacobian product on a block of rows, from the output or (through it) from z."""
+        if kernel == "_from_output":
+            return self._vjp_torch
+        value = self._rows_kernel_torch("_value", xp)
+
+        def from_z(torch, d, z, out, scratch):
+            a = scratch.get("a", z)
+            value(torch, z, a, scratch)
+            self._vjp_torch(torch, d, a, out, scratch)
+
+        return from_z
 
 
 @dataclass(frozen=True)
@@ -150,6 +179,28 @@ class Softmax(_AlongAxis):
     def _vjp(xp, da, a, axis):
         return a * (da - xp.sum(da * a, axis=axis, keepdims=True))
 
+    @staticmethod
+    def _vjp_torch(torch, da, a, out, scratch):
+        """`_vjp` on a block of rows, in place: a (da - sum(da a))."""
+        total = torch.mul(da, a, out=out).sum(dim=1, keepdim=True)
+        torch.sub(da, total, out=out).mul_(a)
+
+    def _value_rows_torch(self, torch, z, out, scratch):
+        """`_parts`' e / sum(e) on a block of rows, in place (a row with inf or NaN: the generic formula)."""
+        m = torch.amax(z, dim=1, keepdim=True)
+        if not bool(torch.isfinite(m).all()):
+            out.copy_(Softmax(axis=-1)._value_xp(_torch.compat_namespace(), z))
+            return
+        shifted = torch.sub(z, m, out=out)
+        # the rounding error of z - m (Knuth's two-sum), as in _parts
+        back, low = scratch.get("back", z), scratch.get("low", z)
+        torch.sub(shifted, z, out=back)
+        torch.sub(z, torch.sub(shifted, back, out=low), out=low)
+        low.add_(back.add_(m).neg_()).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # 0 where z = -inf
+        e = shifted.exp_()
+        e.add_(low.mul_(e))  # e (1 + low)
+        e.div_(e.sum(dim=1, keepdim=True))
+
 
 @dataclass(frozen=True)
 class LogSoftmax(_AlongAxis):
@@ -199,3 +250,9 @@ class LogSoftmax(_AlongAxis):
     @staticmethod
     def _vjp(xp, da, a, axis):
         return da - xp.exp(a) * xp.sum(da, axis=axis, keepdims=True)
+
+    @staticmethod
+    def _vjp_torch(torch, da, a, out, scratch):
+        """`_vjp` on a block of rows, in place: da - exp(a) sum(da)."""
+        torch.exp(a, out=out).mul_(da.sum(dim=1, keepdim=True))
+        torch.sub(da, out, out=out)

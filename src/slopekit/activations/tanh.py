@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _torch
 from ._base import Activation
 
 # sech^2 z underflows to 0 in every dtype for |z| > 373.3; clipping |z| there keeps
@@ -84,6 +85,33 @@ class Tanh(Activation):
         self._derivative_np(z, out)
         np.multiply(out, t, out=out)
         np.multiply(out, -2.0, out=out)
+
+    # PyTorch kernels (``_torch.py``): the NumPy kernels' operations, in place.
+    def _value_torch(self, torch, z, out, scratch):
+        torch.tanh(z, out=out)
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        e = torch.abs(z, out=out)
+        tail = not _torch.within(torch, e, high=_TAIL)  # some |z| > _TAIL, or a NaN
+        if tail:
+            e.clamp_(max=_CLIP)
+        e.mul_(-2.0).exp_()
+        den = torch.add(e, 1.0, out=scratch.get("den", z))
+        den.mul_(den)
+        e.mul_(4.0).div_(den)  # 4e / (1 + e)^2
+        if tail:
+            h = torch.abs(z, out=scratch.get("h", z))
+            big = torch.gt(h, _TAIL, out=scratch.get("big", z, torch.bool))
+            h.neg_().exp_().mul_(2.0)
+            torch.where(big, h.mul_(h), out, out=out)  # (2 e^-|z|)^2 beyond _TAIL
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        torch.mul(a, a, out=out).neg_().add_(1.0)  # -a^2 + 1 is 1 - a^2 exactly
+
+    def _second_torch(self, torch, z, out, scratch):
+        t = torch.tanh(z, out=scratch.get("t", z))
+        self._derivative_torch(torch, z, out, scratch)
+        out.mul_(t).mul_(-2.0)
 
     def _value_xp(self, xp, z):
         return xp.tanh(z)
