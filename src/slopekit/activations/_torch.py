@@ -85,7 +85,9 @@ Kernel = Callable[[Any, Any, Any, Scratch], None]
 
 def _blocks(x: Any) -> tuple[Any, int]:
     """``x`` as a 1-d contiguous tensor, and the block length for its device."""
-    flat = x.reshape(-1)  # a view when x is contiguous, else a contiguous copy: x is only read
+    # PyTorch's SIMD loops serve contiguous memory only, and its scalar loops round differently:
+    # kernels see contiguous blocks, so results do not depend on the caller's layout
+    flat = x.reshape(-1).contiguous()  # a view when x is contiguous, else a copy: x is only read
     n = flat.shape[0]
     return flat, (BLOCK if x.device.type == "cpu" else max(n, 1))
 
@@ -108,7 +110,7 @@ def backward(kernel: Kernel, d: Any, c: Any) -> Any:
     import torch
 
     flat, step = _blocks(c)
-    d_flat = d.reshape(-1)
+    d_flat, _ = _blocks(d)
     result = torch.empty(c.shape, dtype=c.dtype, device=c.device)
     out = result.view(-1)
     scratch = Scratch(torch, step, c.device)
@@ -123,7 +125,7 @@ def _rows(x: Any, axis: int) -> tuple[Any, int]:
     """``x`` with ``axis`` moved last, as a contiguous 2-d tensor of rows, and the rows per block."""
     moved = x.movedim(axis, -1)
     length = moved.shape[-1]
-    rows = moved.reshape(-1, length)  # a view when the axis is already last and x contiguous (not empty)
+    rows = moved.reshape(-1, length).contiguous()  # a view when the axis is last and x contiguous
     if x.device.type != "cpu":
         return rows, max(rows.shape[0], 1)
     return rows, max(1, BLOCK // max(length, 1))

@@ -423,21 +423,23 @@ class SiLU(_Generic):
     _no_shortcut = "silu is not monotonic (minimum near z = -1.278), so a negative output comes from two inputs"
 
     # PyTorch kernels (``_torch.py``): z sigma(z) from PyTorch's sigmoid, which is accurate while
-    # sigma(z) is a normal number; a block with z in the far tail (or a NaN, or inf for the
-    # slope, where z sigma(-z) is inf * 0) runs the generic formula instead.
+    # sigma(z) is a normal number; elements in the far tail (and NaN, and inf for the slope, where
+    # z sigma(-z) is inf * 0) take the generic formula.
     def _value_torch(self, torch, z, out, scratch):
-        if not _torch.within(torch, z, low=_exp_tail_threshold(z.element_size())):
-            out.copy_(self._value_xp(_torch.compat_namespace(), z))
-            return
         torch.sigmoid(z, out=out).mul_(z)
+        low = _exp_tail_threshold(z.element_size())
+        if not _torch.within(torch, z, low=low):
+            outside = torch.logical_not(torch.ge(z, low, out=scratch.get("inside", z, torch.bool)))
+            torch.where(outside, self._value_xp(_torch.compat_namespace(), z), out, out=out)
 
     def _derivative_torch(self, torch, z, out, scratch):
-        if not _torch.within(torch, z, _exp_tail_threshold(z.element_size()), _CLIP):
-            out.copy_(self._derivative_xp(_torch.compat_namespace(), z))
-            return
         torch.sigmoid(z, out=out)
         rest = torch.neg(z, out=scratch.get("rest", z)).sigmoid_()
         out.mul_(rest.mul_(z).add_(1.0))  # sigma(z) (1 + z sigma(-z))
+        low = _exp_tail_threshold(z.element_size())
+        if not _torch.within(torch, z, low, _CLIP):
+            inside = torch.ge(z, low, out=scratch.get("inside", z, torch.bool)).logical_and_(z <= _CLIP)
+            torch.where(inside, out, self._derivative_xp(_torch.compat_namespace(), z), out=out)
 
     def _value_xp(self, xp, z):
         zc = xp.where(z < -_CLIP, _full(xp, z, -_CLIP), z)

@@ -186,11 +186,14 @@ class Softmax(_AlongAxis):
         torch.sub(da, total, out=out).mul_(a)
 
     def _value_rows_torch(self, torch, z, out, scratch):
-        """`_parts`' e / sum(e) on a block of rows, in place (a row with inf or NaN: the generic formula)."""
+        """`_parts`' e / sum(e) on a block of rows, in place (rows with inf or NaN: the generic formula)."""
         m = torch.amax(z, dim=1, keepdim=True)
-        if not bool(torch.isfinite(m).all()):
-            out.copy_(Softmax(axis=-1)._value_xp(_torch.compat_namespace(), z))
-            return
+        finite = torch.isfinite(m)
+        every_row_finite = bool(finite.all())
+        if not every_row_finite:
+            index = torch.nonzero(torch.logical_not(finite.squeeze(1))).squeeze(1)
+            special = Softmax(axis=-1)._value_xp(_torch.compat_namespace(), z.index_select(0, index))
+            m = torch.where(finite, m, 0.0)  # any finite shift: those rows are replaced below
         shifted = torch.sub(z, m, out=out)
         # the rounding error of z - m (Knuth's two-sum), as in _parts
         back, low = scratch.get("back", z), scratch.get("low", z)
@@ -200,6 +203,8 @@ class Softmax(_AlongAxis):
         e = shifted.exp_()
         e.add_(low.mul_(e))  # e (1 + low)
         e.div_(e.sum(dim=1, keepdim=True))
+        if not every_row_finite:
+            out.index_copy_(0, index, special)
 
 
 @dataclass(frozen=True)
