@@ -294,8 +294,8 @@ class Activation:
         """The number of elements from which ``kernel`` runs in blocks across the thread pool."""
         if not self._blockwise:
             return _NEVER
-        if kernel in self._light_kernels:  # one pass: on one thread, blocks only add calls (relu float64
-            # 1e7: 12-13 ms in blocks against 8 ms whole, measured with benchmarks/activations.py --threads 1)
+        if kernel in self._light_kernels:  # a pass or two: on one thread, blocks only add calls
+            # (docs/performance.md, "The block settings")
             return _NEVER if _threads.get_num_threads() == 1 else LIGHT_BLOCKED_BYTES // dtype.itemsize
         return BLOCKED_FROM
 
@@ -356,8 +356,13 @@ class Activation:
         return _torch.run(self._torch_kernel(kernel, xp), x)
 
     def _backward_torch(self, kernel: str, xp: Any, d: Any, c: Any) -> Any:
-        """The PyTorch engine's chain rule: ``d * slope(c)`` block by block (`_torch.backward`)."""
-        return _torch.backward(self._torch_kernel(kernel, xp), d, c)
+        """The PyTorch engine's chain rule: ``d * slope(c)`` block by block (`_torch.backward`).
+
+        An activation whose chain rule PyTorch computes in one pass supplies it
+        as ``_from_output_backward_torch`` (or ``_derivative_backward_torch``).
+        """
+        fused = getattr(self, kernel + "_backward_torch", None)
+        return _torch.backward(fused or _torch.chain_rule(self._torch_kernel(kernel, xp)), d, c)
 
     def _torch_kernel(self, kernel: str, xp: Any) -> Callable:
         """The PyTorch engine's kernel: the activation's own ``*_torch`` one, else its generic formula."""
@@ -368,20 +373,18 @@ class Activation:
 # -- blocks: large arrays in cache-sized pieces, across the thread pool -----------------
 
 #: The most elements per block. Each NumPy call on a block releases the GIL for
-#: its loop; blocks much smaller than this make the threads queue for the GIL
-#: between calls (measured: 2^15-element blocks ran no faster on two threads
-#: than on one), while a block's arrays (1 MiB each in float32) still stay in
-#: the cache, so multi-pass kernels do not stream main memory pass after pass.
+#: its loop; much smaller blocks make the threads queue for the GIL between
+#: calls, so that two threads run no faster than one, while a block's arrays
+#: (1 MiB each in float32) still stay in the cache, so multi-pass kernels do
+#: not stream main memory pass after pass. The measurements behind this and the
+#: two settings below: docs/performance.md, "The block settings".
 BLOCK = 1 << 18
 #: Arrays with fewer elements run in one piece on the calling thread; larger
 #: ones in at least as many blocks as threads.
 BLOCKED_FROM = 1 << 17
 #: The same, in bytes, for an activation's `_light_kernels`. Waking a pool thread
-#: and waiting for it costs some 40-150 us on this class of machine, about what
-#: a cheap pass over 1e6 float32 elements held in the L3 cache costs (measured:
-#: relu on 1e6 float32 0.27 ms in one piece, 0.47 ms in blocks on two threads);
-#: beyond a few MiB two threads pay (1e6 float64, 8 MB: 0.40 against 0.66 ms;
-#: 1e7 float32: 3.1 against 5.3 ms).
+#: and waiting for it costs about what a cheap pass over an array held in the
+#: cache costs, so below a few MiB one thread is faster; beyond, two threads pay.
 LIGHT_BLOCKED_BYTES = 6 << 20
 _NEVER = 1 << 62
 
@@ -500,14 +503,14 @@ class _Scratch:
 _PLAIN, _COPY, _NARROW = 0, 1, 2
 
 
-def _mode(x: np.ndarray, same: bool) -> int:
+def _block_mode(x: np.ndarray, same: bool) -> int:
     if x.dtype == np.float16:
         return _NARROW
     return _COPY if same else _PLAIN
 
 
 def _kernel_block(fn, xb: np.ndarray, rb: np.ndarray, mode: int, scratch: _Scratch) -> None:
-    """`_run_whole` for one block, the input copied to scratch first where `_mode` says so."""
+    """`_run_whole` for one block, the input copied to scratch first where `_block_mode` says so."""
     if mode == _PLAIN:
         fn(xb, rb)
     elif mode == _COPY:
@@ -522,7 +525,7 @@ def _kernel_block(fn, xb: np.ndarray, rb: np.ndarray, mode: int, scratch: _Scrat
 def _run_blocks(fn, x: np.ndarray, result: np.ndarray) -> None:
     """`_run_whole` block by block across the thread pool: the same result, bit for bit."""
     x, same = _unshared(x, result)
-    mode = _mode(x, same)
+    mode = _block_mode(x, same)
     (xv, rv), rows = _layout(x, result)
     rest = xv.shape[1:]
 
@@ -540,7 +543,7 @@ def _backward_blocks(fn, d: np.ndarray, c: np.ndarray, result: np.ndarray) -> No
     d, d_same = _unshared(d, result)
     c, c_same = _unshared(c, result)
     aliased = d_same or c_same  # then the slope goes to scratch, not into the result
-    mode = _mode(c, False)
+    mode = _block_mode(c, False)
     (dv, cv, rv), rows = _layout(d, c, result)
     rest, dtype = dv.shape[1:], dv.dtype
 

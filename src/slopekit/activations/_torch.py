@@ -30,8 +30,10 @@ only when a torch tensor reaches it.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 #: Elements per block on the CPU: a few block-sized float32 temporaries (4 MiB each) stay in
@@ -63,24 +65,50 @@ def usable(*tensors: Any) -> bool:
 
 
 class Scratch:
-    """Block-sized temporaries of one call, allocated on first use and reused for every block."""
+    """Block-sized temporaries of one call, allocated on first use and reused for every block.
+
+    On the CPU they are also kept, per thread, for the next call (`scratch`): a temporary
+    freed at the end of a call goes back to the operating system, and the next call would
+    fault its pages in again, at about the cost of the arithmetic itself.
+    """
 
     __slots__ = ("torch", "size", "device", "buffers")
 
-    def __init__(self, torch: Any, size: int, device: Any):
-        self.torch, self.size, self.device = torch, size, device
-        self.buffers: dict[tuple[str, Any], Any] = {}
+    def __init__(self, torch: Any, size: int, device: Any, buffers: dict[tuple[str, Any], Any]):
+        self.torch, self.size, self.device, self.buffers = torch, size, device, buffers
 
     def get(self, key: str, like: Any, dtype: Any = None) -> Any:
         """A temporary of ``like``'s shape and of ``dtype`` (default: ``like``'s), named ``key``."""
         dtype = like.dtype if dtype is None else dtype
         buf = self.buffers.get((key, dtype))
-        if buf is None:
+        if buf is None or buf.shape[0] < self.size:
             buf = self.buffers[key, dtype] = self.torch.empty(self.size, dtype=dtype, device=self.device)
         return buf[:like.numel()].view(like.shape)
 
 
+_kept = threading.local()
+
+
+@contextlib.contextmanager
+def scratch(torch: Any, size: int, device: Any) -> Iterator[Scratch]:
+    """The temporaries of one call of at most ``size`` elements a block: kept on the CPU (see `Scratch`)."""
+    if device.type != "cpu" or size > BLOCK or getattr(_kept, "busy", False):  # a nested call: its own
+        yield Scratch(torch, size, device, {})
+        return
+    buffers = getattr(_kept, "buffers", None)
+    if buffers is None:
+        buffers = _kept.buffers = {}
+    _kept.busy = True
+    try:
+        yield Scratch(torch, BLOCK, device, buffers)
+    finally:
+        _kept.busy = False
+
+
+#: ``kernel(torch, x, out, scratch)``: a result from ``x`` into ``out``.
 Kernel = Callable[[Any, Any, Any, Scratch], None]
+#: ``chain(torch, d, c, out, scratch)``: the chain rule's ``d * slope(c)`` into ``out``.
+ChainKernel = Callable[[Any, Any, Any, Any, Scratch], None]
 
 
 def _blocks(x: Any) -> tuple[Any, int]:
@@ -99,26 +127,35 @@ def run(kernel: Kernel, x: Any) -> Any:
     flat, step = _blocks(x)
     result = torch.empty(x.shape, dtype=x.dtype, device=x.device)
     out = result.view(-1)
-    scratch = Scratch(torch, step, x.device)
-    for lo in range(0, flat.shape[0], step):
-        kernel(torch, flat[lo:lo + step], out[lo:lo + step], scratch)
+    with scratch(torch, step, x.device) as temporaries:
+        for lo in range(0, flat.shape[0], step):
+            kernel(torch, flat[lo:lo + step], out[lo:lo + step], temporaries)
     return result
 
 
-def backward(kernel: Kernel, d: Any, c: Any) -> Any:
-    """``d * slope(c)``, the slope from ``kernel``, each block multiplied while it is in the cache."""
+def backward(chain: ChainKernel, d: Any, c: Any) -> Any:
+    """``d * slope(c)`` from ``chain(torch, d, c, out, scratch)``, block by block, into a new tensor."""
     import torch
 
     flat, step = _blocks(c)
     d_flat, _ = _blocks(d)
     result = torch.empty(c.shape, dtype=c.dtype, device=c.device)
     out = result.view(-1)
-    scratch = Scratch(torch, step, c.device)
-    for lo in range(0, flat.shape[0], step):
-        block = out[lo:lo + step]
-        kernel(torch, flat[lo:lo + step], block, scratch)
-        block.mul_(d_flat[lo:lo + step])
+    with scratch(torch, step, c.device) as temporaries:
+        for lo in range(0, flat.shape[0], step):
+            chain(torch, d_flat[lo:lo + step], flat[lo:lo + step], out[lo:lo + step], temporaries)
     return result
+
+
+def chain_rule(slope: Kernel) -> ChainKernel:
+    """The chain kernel ``d * slope(c)`` from a slope kernel: the slope into ``out``, then times ``d``
+    while the block is in the cache."""
+
+    def chain(torch, d, c, out, temporaries):
+        slope(torch, c, out, temporaries)
+        out.mul_(d)
+
+    return chain
 
 
 def _rows(x: Any, axis: int) -> tuple[Any, int]:
@@ -145,13 +182,13 @@ def run_rows(kernel: Kernel, x: Any, axis: int) -> Any:
         return torch.empty(x.shape, dtype=x.dtype, device=x.device)
     rows, step = _rows(x, axis)
     out = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
-    scratch = Scratch(torch, step * rows.shape[1], x.device)
-    for lo in range(0, rows.shape[0], step):
-        kernel(torch, rows[lo:lo + step], out[lo:lo + step], scratch)
+    with scratch(torch, step * rows.shape[1], x.device) as temporaries:
+        for lo in range(0, rows.shape[0], step):
+            kernel(torch, rows[lo:lo + step], out[lo:lo + step], temporaries)
     return _from_rows(out, x, axis)
 
 
-def vjp_rows(kernel: Callable[[Any, Any, Any, Any, Scratch], None], d: Any, c: Any, axis: int) -> Any:
+def vjp_rows(kernel: ChainKernel, d: Any, c: Any, axis: int) -> Any:
     """``kernel(torch, d, c, out, scratch)`` on blocks of rows of ``d`` and ``c`` along ``axis``."""
     import torch
 
@@ -160,9 +197,9 @@ def vjp_rows(kernel: Callable[[Any, Any, Any, Any, Scratch], None], d: Any, c: A
     rows, step = _rows(c, axis)
     d_rows, _ = _rows(d, axis)
     out = torch.empty(rows.shape, dtype=c.dtype, device=c.device)
-    scratch = Scratch(torch, step * rows.shape[1], c.device)
-    for lo in range(0, rows.shape[0], step):
-        kernel(torch, d_rows[lo:lo + step], rows[lo:lo + step], out[lo:lo + step], scratch)
+    with scratch(torch, step * rows.shape[1], c.device) as temporaries:
+        for lo in range(0, rows.shape[0], step):
+            kernel(torch, d_rows[lo:lo + step], rows[lo:lo + step], out[lo:lo + step], temporaries)
     return _from_rows(out, c, axis)
 
 

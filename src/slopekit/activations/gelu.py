@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from . import _normal, _torch
 from ._generic import Generic
 
-_K = math.sqrt(2.0 / math.pi)  # the tanh form's constants (Hendrycks and Gimpel; PyTorch, JAX)
-_C = 0.044715
+#: The tanh form's constants, u = sqrt(2/pi) (z + 0.044715 z^3) (Hendrycks and Gimpel; PyTorch, JAX).
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_CUBIC = 0.044715
 #: Beyond |z| = _CLIP every slope of either form has reached its limit (0 or 1) in every dtype, and
 #: z * Phi(z) has underflowed to 0 below -_CLIP: clipping there avoids inf * 0 = NaN at +-inf.
 _CLIP = 1e5
@@ -130,7 +131,7 @@ class GELU(Generic):
     def _value_xp(self, xp, z):
         if self.approximate == "tanh":
             zc = xp.clip(z, -_CLIP, _CLIP)
-            return xp.maximum(z, xp.full_like(z, -_CLIP)) * _tanh_parts(xp, zc)[0]
+            return xp.maximum(z, xp.full_like(z, -_CLIP)) * _tanh_form_terms(xp, zc)[0]
         zc = xp.clip(z, -_CLIP, _CLIP)  # Phi(z) is 0 or 1 beyond it
         p, f = _normal.pdf(xp, zc)
         m = _normal.mills(xp, xp.abs(zc))
@@ -141,7 +142,7 @@ class GELU(Generic):
     def _derivative_xp(self, xp, z):
         zc = xp.clip(z, -_CLIP, _CLIP)
         if self.approximate == "tanh":
-            s, q, du, _ = _tanh_parts(xp, zc)
+            s, q, du, _ = _tanh_form_terms(xp, zc)
             return s + zc * (2 * du) * q
         p, f = _normal.pdf(xp, zc)
         t = xp.abs(zc)
@@ -154,8 +155,8 @@ class GELU(Generic):
     def _second_xp(self, xp, z):
         zc = xp.clip(z, -_CLIP, _CLIP)
         if self.approximate == "tanh":
-            s, q, du, u = _tanh_parts(xp, zc)
-            ddu = (6 * _K * _C) * zc
+            s, q, du, u = _tanh_form_terms(xp, zc)
+            ddu = (6 * _SQRT_2_OVER_PI * _CUBIC) * zc
             return q * (4 * du + zc * (2 * ddu - 4 * (du * du) * xp.tanh(u)))
         p, f = _normal.pdf(xp, zc)
         return p * (2 - zc * zc) * f
@@ -170,11 +171,11 @@ def _join_torch(torch, z, t, left, out, scratch, far):
         out.index_copy_(0, index, far(torch, z.index_select(0, index)))
 
 
-def _tanh_parts(xp, z):
+def _tanh_form_terms(xp, z):
     """For the tanh form at (clipped) ``z``: s = sigmoid(2u), q = s(1 - s), u', u."""
-    u = (z + (_C * z) * (z * z)) * _K
+    u = (z + (_CUBIC * z) * (z * z)) * _SQRT_2_OVER_PI
     e = xp.exp(-2 * xp.abs(u))  # no overflow
     s = xp.where(u >= 0, xp.ones_like(e), e) / (1 + e)
     q = e / ((1 + e) * (1 + e))
-    du = (1 + (3 * _C) * (z * z)) * _K
+    du = (1 + (3 * _CUBIC) * (z * z)) * _SQRT_2_OVER_PI
     return s, q, du, u

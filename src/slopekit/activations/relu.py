@@ -41,10 +41,9 @@ def _relu_np(z, out):
 
     NumPy's ``maximum`` has no SIMD loop for a scalar operand, so the arrays
     are compared, in chunks, against a cached array of zeros that stays in the
-    cache: 2.4x faster than the scalar 0 on 1e6 float32 elements here, 1.4x
-    on float64, the same bits. Beyond the cache (`_SCALAR_FROM_BYTES`) the
-    loop is bound by memory and the scalar form, one stream fewer, is faster
-    (1e7 float64 on one thread: 4.9 against 6.4 ms).
+    cache: the same bits, several times faster in cache. Beyond the cache
+    (`_SCALAR_FROM_BYTES`) the loop is bound by memory and the scalar form, one
+    stream fewer, is faster (docs/performance.md, "The block settings").
     """
     if z.nbytes > _SCALAR_FROM_BYTES:
         np.maximum(z, 0, out=out)
@@ -59,7 +58,7 @@ def _relu_np(z, out):
 
 #: Elements per chunk of `_relu_np` (512 KiB of float32 zeros, 1 MiB of float64: within L2).
 _CHUNK = 1 << 17
-#: From this many bytes on, `_relu_np` uses the scalar 0 (measured in its docstring).
+#: From this many bytes on, `_relu_np` uses the scalar 0 (see its docstring).
 _SCALAR_FROM_BYTES = 16 << 20
 _ZEROS: dict[np.dtype, np.ndarray] = {}
 

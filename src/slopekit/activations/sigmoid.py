@@ -125,6 +125,9 @@ class Sigmoid(Activation):
         torch.mul(a, -1.0, out=out).add_(1.0)  # -a + 1 is 1 - a exactly
         out.mul_(a)
 
+    def _from_output_backward_torch(self, torch, da, a, out, scratch):
+        torch.ops.aten.sigmoid_backward.grad_input(da, a, grad_input=out)  # da (1 - a) a, PyTorch's kernel
+
     def _second_torch(self, torch, z, out, scratch):
         t = torch.mul(z, -0.5, out=scratch.get("t", z)).tanh_()
         self._derivative_torch(torch, z, out, scratch)

@@ -44,7 +44,7 @@ def _axis(who: str, x: Any, axis: int) -> int:
     return axis % x.ndim
 
 
-def _parts(xp, z, axis):
+def _exp_terms(xp, z, axis):
     """Along ``axis``: e = exp(z - m), r = sum(e) - 1 without cancellation, top = (z == m), and z - m."""
     if z.shape[axis] == 0:  # no maximum to take, and every result is empty (as torch.softmax and jax.nn.softmax give)
         r = xp.sum(z, axis=axis, keepdims=True)  # zeros of the reduced shape, dtype and device
@@ -81,7 +81,7 @@ class _AlongAxis(Generic):
     def _softmax(self, xp, z):
         """s and 1 - s, each accurate."""
         axis = _axis(self.name, z, self.axis)
-        e, r, top, _ = _parts(xp, z, axis)
+        e, r, top, _ = _exp_terms(xp, z, axis)
         total = 1 + r
         s = e / total
         rest = xp.where(top, xp.broadcast_to(r, z.shape), (1 + (r - e)))  # sum over the other entries
@@ -181,12 +181,11 @@ class Softmax(_AlongAxis):
 
     @staticmethod
     def _vjp_torch(torch, da, a, out, scratch):
-        """`_vjp` on a block of rows, in place: a (da - sum(da a))."""
-        total = torch.mul(da, a, out=out).sum(dim=1, keepdim=True)
-        torch.sub(da, total, out=out).mul_(a)
+        """`_vjp` on a block of rows: a (da - sum(da a)), PyTorch's own kernel for it."""
+        torch.ops.aten._softmax_backward_data.out(da, a, 1, a.dtype, grad_input=out)
 
     def _value_rows_torch(self, torch, z, out, scratch):
-        """`_parts`' e / sum(e) on a block of rows, in place (rows with inf or NaN: the generic formula)."""
+        """`_exp_terms`' e / sum(e) on a block of rows, in place (rows with inf or NaN: the generic formula)."""
         m = torch.amax(z, dim=1, keepdim=True)
         finite = torch.isfinite(m)
         every_row_finite = bool(finite.all())
@@ -195,7 +194,7 @@ class Softmax(_AlongAxis):
             special = Softmax(axis=-1)._value_xp(_torch.compat_namespace(), z.index_select(0, index))
             m = torch.where(finite, m, 0.0)  # any finite shift: those rows are replaced below
         shifted = torch.sub(z, m, out=out)
-        # the rounding error of z - m (Knuth's two-sum), as in _parts
+        # the rounding error of z - m (Knuth's two-sum), as in _exp_terms
         back, low = scratch.get("back", z), scratch.get("low", z)
         torch.sub(shifted, z, out=back)
         torch.sub(z, torch.sub(shifted, back, out=low), out=low)
@@ -239,7 +238,7 @@ class LogSoftmax(_AlongAxis):
 
     def _value_xp(self, xp, z):
         axis = _axis(self.name, z, self.axis)
-        _, r, _, shifted = _parts(xp, z, axis)
+        _, r, _, shifted = _exp_terms(xp, z, axis)
         return shifted - xp.log1p(r)
 
     def _derivative_xp(self, xp, z):
@@ -258,6 +257,5 @@ class LogSoftmax(_AlongAxis):
 
     @staticmethod
     def _vjp_torch(torch, da, a, out, scratch):
-        """`_vjp` on a block of rows, in place: da - exp(a) sum(da)."""
-        torch.exp(a, out=out).mul_(da.sum(dim=1, keepdim=True))
-        torch.sub(da, out, out=out)
+        """`_vjp` on a block of rows: da - exp(a) sum(da), PyTorch's own kernel for it."""
+        torch.ops.aten._log_softmax_backward_data.out(da, a, 1, a.dtype, out=out)
