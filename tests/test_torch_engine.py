@@ -316,3 +316,26 @@ def test_the_engine_is_used_where_it_applies(monkeypatch):
     assert calls == [torch.Size([3])]
     gelu(torch.zeros(3, requires_grad=True))
     assert len(calls) == 1  # autograd: the generic formula
+
+
+def test_many_blocks_on_several_threads_give_the_bits_of_one(monkeypatch):
+    """Blocks on the pool share the call's whole-size temporaries (gelu's density): each thread
+    must write into the same one, and the result must not depend on the threads."""
+    monkeypatch.setattr(engine, "BLOCK", 256)
+    z, da = (torch.from_numpy(x) for x in _data(n=200_003, dtype=np.float32))
+    before = slopekit.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2, 3):
+            slopekit.set_num_threads(threads)
+            results[threads] = [f().numpy() for f in (
+                lambda: slopekit.get("gelu").backward(da, z=z), lambda: slopekit.get("gelu")(z),
+                lambda: slopekit.get("softmax")(z.reshape(-1, 1)[:200_000].reshape(-1, 50)),
+                lambda: slopekit.tanh.derivative(z), lambda: slopekit.get("silu").backward(da, z=z))]
+    finally:
+        slopekit.set_num_threads(before)
+    for threads in (2, 3):
+        for one, many in zip(results[1], results[threads]):
+            np.testing.assert_array_equal(one, many)
+    np.testing.assert_allclose(results[1][0], slopekit.get("gelu").backward(da.numpy(), z=z.numpy()),
+                               rtol=8 * np.finfo(np.float32).eps, atol=16 * np.finfo(np.float32).eps * 5)

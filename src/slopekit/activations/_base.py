@@ -186,7 +186,7 @@ class Activation:
         if d_in.xp is not None:
             xp = d_in.xp
             dtype = xp.result_type(d.dtype, c.dtype)
-            dz = self._backward_xp(kernel, xp, xp.astype(d, dtype), xp.astype(c, dtype))
+            dz = self._backward_xp(kernel, xp, xp.astype(d, dtype, copy=False), xp.astype(c, dtype, copy=False))
             return _arrays.xp_store(dz, out, who)
         dtype = np.result_type(d.dtype, c.dtype)
         d, c = d.astype(dtype, copy=False), c.astype(dtype, copy=False)

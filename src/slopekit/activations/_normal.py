@@ -178,80 +178,67 @@ def _dtype_key(xp, z):
     return np.dtype(np.float64) if z.dtype == xp.float64 else np.dtype(np.float32)
 
 
-# -- PyTorch: the upper tail and the density from torch.special.erfc, in place -----------------
+# -- PyTorch: the upper tail and the density from torch.special.erfc and exp, in place -----------
 #
 # Q(t) = Phi(-t) = erfc(t/sqrt2)/2 costs one call of PyTorch's erfc, accurate to about an ulp,
 # but t/sqrt2 rounds, and erfc amplifies a relative error in its argument about t^2 times (50
 # ulps at t = 10 in float32). So x = fl(t/sqrt2) and its rounding error d = t/sqrt2 - x are
-# kept (float32: through float64; float64: Dekker's exact product), and erfc(x + d) is
-# erfc(x) (1 - d L(x)) to first order, L = -(log erfc)' ~ x + sqrt(x^2 + 2) (exact as x grows,
-# within 25% near 0, where d L is below an ulp anyway). The density e^{-t^2/2} has the same
-# problem in t^2, solved the same way: t^2/2 = H + R exactly, e^{-t^2/2} = e^{-H} (1 - R).
-# Both hold while the results are normal numbers: up to `TORCH_FAR` (by element size).
+# kept (Dekker's exact product, in the dtype itself), and erfc(x + d) is erfc(x) (1 - d L(x))
+# to first order, L = -(log erfc)' ~ 2x + 1/(x + sqrt(pi)/2) (exact at 0 and as x grows,
+# within 4% between, where d L is a fraction of an ulp anyway). The density e^{-t^2/2} has the
+# same problem in t^2, solved the same way: t^2/2 = H + R exactly, e^{-t^2/2} = e^{-H} (1 - R).
+# Both hold while the results are normal numbers: up to `TORCH_FAR` (by element size). erfc
+# and exp run once on the whole tensor (`_torch.Whole`); the steps before and after them run
+# on blocks.
 
 #: By element size: the largest t for which Q(t) and phi(t) are normal numbers with a margin
 #: (Q(t) turns subnormal near t = 13.0 in float32 and 37.5 in float64).
 TORCH_FAR = {4: 12.5, 8: 37.0}
 _SQRT_HALF = 0.7071067811865476  # fl64(1/sqrt 2)
-_SQRT_HALF_ERROR = -4.833646656726457e-17  # 1/sqrt 2 - _SQRT_HALF
-_SQRT_HALF_HIGH, _SQRT_HALF_LOW = 0.7071067839860916, -2.7995440410322203e-09  # its 26-bit halves
-_VELTKAMP = 134217729.0  # 2^27 + 1: splits a float64 into two halves of at most 26 bits
+#: By element size: 1/sqrt2 rounded to the dtype, its 12-bit (float32) or 26-bit (float64)
+#: halves, the error of the rounding, and Veltkamp's constant 2^s + 1 that splits a number of
+#: the dtype into two such halves, so that the product of two halves is exact.
+_SQRT_HALF_PARTS = {
+    4: (0.7071067690849304, 0.70703125, 7.551908493041992e-05, 1.210161710447897e-08, 4097.0),
+    8: (0.7071067811865476, 0.7071067839860916, -2.7995440410322203e-09, -4.833646656726457e-17, 134217729.0),
+}
+_HALF_SQRT_PI = 0.886226925452758  # sqrt(pi)/2, where -(log erfc)' = 2x + 1/(x + sqrt(pi)/2) is exact at 0
 
 
 def _split_torch(torch, x, high, low):
-    """Veltkamp: ``x = high + low`` exactly, each with at most 26 significant bits (float64)."""
-    torch.mul(x, _VELTKAMP, out=high)
+    """Veltkamp: ``x = high + low`` exactly, each half of the dtype's significand at most."""
+    torch.mul(x, _SQRT_HALF_PARTS[x.element_size()][4], out=high)
     torch.sub(high, x, out=low)
     high.sub_(low)  # s - (s - x)
     torch.sub(x, high, out=low)
 
 
-def _erfc_argument_torch(torch, t, scratch):
-    """``(x, d)``: x = fl(t/sqrt2) and d = t/sqrt2 - x, accurate to a few ulps of d."""
-    x, d = scratch.get("x", t), scratch.get("d", t)
-    if t.dtype == torch.float32:
-        wide = scratch.get("wide", t, torch.float64).copy_(t).mul_(_SQRT_HALF)  # t/sqrt2, error 2^-53
-        x.copy_(wide)
-        wide.sub_(scratch.get("wide2", t, torch.float64).copy_(x))
-        d.copy_(wide)
-        return x, d
-    torch.mul(t, _SQRT_HALF, out=x)
+def erfc_argument_torch(torch, t, x, scratch, d=None):
+    """x = fl(t/sqrt2) into ``x``, and its rounding error t/sqrt2 - x into ``d`` (when given)."""
+    value, high_c, low_c, error_c, _ = _SQRT_HALF_PARTS[t.element_size()]
+    torch.mul(t, value, out=x)
+    if d is None:
+        return
     high, low, term = scratch.get("high", t), scratch.get("low", t), scratch.get("term", t)
     _split_torch(torch, t, high, low)
-    torch.mul(high, _SQRT_HALF_HIGH, out=d).sub_(x)  # exact (Dekker's two-product)
-    d.add_(high.mul_(_SQRT_HALF_LOW))
-    d.add_(torch.mul(low, _SQRT_HALF_HIGH, out=term))
-    d.add_(low.mul_(_SQRT_HALF_LOW))
-    d.add_(torch.mul(t, _SQRT_HALF_ERROR, out=term))  # the rounding of the constant itself
-    return x, d
+    torch.mul(high, high_c, out=d).sub_(x)  # exact (Dekker's two-product)
+    d.add_(torch.mul(high, low_c, out=term))
+    d.add_(torch.mul(low, high_c, out=term))
+    d.add_(low.mul_(low_c))
+    d.add_(torch.mul(t, error_c, out=term))  # the rounding of the constant itself
 
 
-def upper_tail_torch(torch, t, out, scratch):
-    r"""Write :math:`Q(t) = \Phi(-t)` into ``out`` for ``0 <= t <= TORCH_FAR`` (PyTorch, in place)."""
-    x, d = _erfc_argument_torch(torch, t, scratch)
-    slope = torch.mul(x, x, out=scratch.get("slope", t)).add_(2.0).sqrt_().add_(x)  # ~ L(x)
-    torch.special.erfc(x, out=out)
-    slope.mul_(d).mul_(out)
-    out.sub_(slope).mul_(0.5)  # erfc(x) (1 - d L) / 2
-    return out
+def tail_factor_torch(torch, x, d, factor):
+    r"""Write :math:`(1 - d L(x))/2` into ``factor``: then Q(t) = erfc(x) times it."""
+    torch.add(x, _HALF_SQRT_PI, out=factor).reciprocal_().add_(x, alpha=2.0)  # ~ L(x)
+    factor.mul_(d).mul_(-0.5).add_(0.5)
 
 
-def pdf_torch(torch, t, out, scratch):
-    r"""Write :math:`\varphi(t)` into ``out`` for ``0 <= t <= TORCH_FAR`` (PyTorch, in place)."""
-    exponent, rest = scratch.get("exponent", t), scratch.get("rest", t)  # t^2/2 = exponent + rest
-    if t.dtype == torch.float32:
-        wide = scratch.get("wide", t, torch.float64).copy_(t)
-        wide.mul_(wide).mul_(0.5)  # exact: t has 24 significant bits
-        exponent.copy_(wide)
-        wide.sub_(scratch.get("wide2", t, torch.float64).copy_(exponent))
-        rest.copy_(wide)
-    else:
-        high, low = scratch.get("high", t), scratch.get("low", t)
-        _split_torch(torch, t, high, low)
-        torch.mul(high, low, out=rest).add_(low.mul_(low).mul_(0.5))  # high low + low^2/2, small
-        high.mul_(high).mul_(0.5)  # exact
-        torch.add(high, rest, out=exponent)
-        rest.add_(high.sub_(exponent))  # (high^2/2 - exponent) is exact
-    torch.neg(exponent, out=out).exp_()
-    out.mul_(rest.neg_().add_(1.0)).mul_(_INV_SQRT_2PI)  # e^-exponent (1 - rest) / sqrt(2 pi)
-    return out
+def half_square_torch(torch, t, high_part, rest, scratch):
+    """t^2/2 = high_part + rest exactly (to the rounding of ``rest``): the density's exponent."""
+    high, low = scratch.get("high", t), scratch.get("low", t)
+    _split_torch(torch, t, high, low)
+    torch.mul(high, low, out=rest).add_(low.mul_(low).mul_(0.5))  # high low + low^2/2, small
+    high.mul_(high).mul_(0.5)  # exact
+    torch.add(high, rest, out=high_part)
+    rest.add_(high.sub_(high_part))  # (high^2/2 - high_part) is exact

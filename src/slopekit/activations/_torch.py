@@ -34,11 +34,20 @@ import contextlib
 import math
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
-#: Elements per block on the CPU: a few block-sized float32 temporaries (4 MiB each) stay in
-#: the last-level cache, and a block is large enough that PyTorch's per-call cost stays small.
-BLOCK = 1 << 20
+from .. import _threads
+
+#: Elements per block on the CPU: below PyTorch's grain size (2^15 elements, under which an
+#: operation runs on the calling thread), so that an operation on a block never waits for
+#: PyTorch's other threads (a wait that grows long when other work shares the cores), and
+#: slopekit's thread pool runs the blocks instead, a thread taking the next block when it is
+#: free. A multiple of 32, so that PyTorch's SIMD loops cut every block alike. Temporaries of
+#: this size stay in the L2 cache.
+BLOCK = (1 << 15) - 32
+#: Elements per block of an `InOrder` step (a multiple of `BLOCK`): large enough that PyTorch's
+#: threads share each operation, small enough that temporaries stay in the cache.
+LARGE_BLOCK = 8 * BLOCK
 
 
 def namespace_is_torch(xp: Any) -> bool:
@@ -72,10 +81,16 @@ class Scratch:
     fault its pages in again, at about the cost of the arithmetic itself.
     """
 
-    __slots__ = ("torch", "size", "device", "buffers")
+    __slots__ = ("torch", "size", "device", "buffers", "shared", "block")
 
     def __init__(self, torch: Any, size: int, device: Any, buffers: dict[tuple[str, Any], Any]):
         self.torch, self.size, self.device, self.buffers = torch, size, device, buffers
+        self.shared: Shared | None = None
+        self.block = slice(0)
+
+    def whole(self, key: str) -> Any:
+        """This block's part of the call's whole-size temporary ``key`` (see `Shared`)."""
+        return self.shared.get(key)[self.block]
 
     def get(self, key: str, like: Any, dtype: Any = None) -> Any:
         """A temporary of ``like``'s shape and of ``dtype`` (default: ``like``'s), named ``key``."""
@@ -84,6 +99,28 @@ class Scratch:
         if buf is None or buf.shape[0] < self.size:
             buf = self.buffers[key, dtype] = self.torch.empty(self.size, dtype=dtype, device=self.device)
         return buf[:like.numel()].view(like.shape)
+
+
+class Shared:
+    """Temporaries of the whole tensor's size, shared by the steps of one call (allocated on first use).
+
+    For a kernel whose `Whole` steps need two tensors of intermediate results: the
+    result itself holds one, these the others.
+    """
+
+    __slots__ = ("like", "buffers", "lock")
+
+    def __init__(self, like: Any):
+        self.like, self.buffers, self.lock = like, {}, threading.Lock()
+
+    def get(self, key: str) -> Any:
+        """The whole-size temporary ``key``, of the result's dtype and device (one, whichever
+        thread of the pool asks first)."""
+        with self.lock:
+            buf = self.buffers.get(key)
+            if buf is None:
+                buf = self.buffers[key] = self.like.new_empty(self.like.shape)
+        return buf
 
 
 _kept = threading.local()
@@ -105,57 +142,133 @@ def scratch(torch: Any, size: int, device: Any) -> Iterator[Scratch]:
         _kept.busy = False
 
 
-#: ``kernel(torch, x, out, scratch)``: a result from ``x`` into ``out``.
+#: A block step ``kernel(torch, x, out, scratch)``: a result from ``x`` into ``out``, with
+#: operations that PyTorch runs on the calling thread for a block of `BLOCK` elements.
 Kernel = Callable[[Any, Any, Any, Scratch], None]
 #: ``chain(torch, d, c, out, scratch)``: the chain rule's ``d * slope(c)`` into ``out``.
 ChainKernel = Callable[[Any, Any, Any, Any, Scratch], None]
 
 
-def _blocks(x: Any) -> tuple[Any, int]:
-    """``x`` as a 1-d contiguous tensor, and the block length for its device."""
-    # PyTorch's SIMD loops serve contiguous memory only, and its scalar loops round differently:
-    # kernels see contiguous blocks, so results do not depend on the caller's layout
-    flat = x.reshape(-1).contiguous()  # a view when x is contiguous, else a copy: x is only read
-    n = flat.shape[0]
-    return flat, (BLOCK if x.device.type == "cpu" else max(n, 1))
+def _flat(x: Any) -> Any:
+    """``x`` as a 1-d contiguous tensor: a view when it is contiguous, else a copy (``x`` is only read).
+
+    PyTorch's SIMD loops serve contiguous memory only, and its scalar loops round
+    differently: kernels see contiguous blocks, so results do not depend on the
+    caller's layout.
+    """
+    return x.reshape(-1).contiguous()
 
 
-def run(kernel: Kernel, x: Any) -> Any:
-    """``kernel`` on ``x`` block by block, into a new tensor of ``x``'s shape, dtype and device."""
+class Whole(NamedTuple):
+    """A step of a kernel that runs once on the whole tensors: ``fn(torch, x, out, shared)``.
+
+    For PyTorch's functions that fork and join threads of their own on all but
+    small tensors (exp, erfc, tanh, sqrt and the like): called once, not once a
+    block, where a block's fork and join would cost more than its arithmetic.
+    """
+
+    fn: Callable[..., None]
+
+
+class InOrder(NamedTuple):
+    """A block step that may call any PyTorch function: blocks of `LARGE_BLOCK` elements, one
+    after another on this thread, each operation on PyTorch's own threads (generic formulas)."""
+
+    fn: Callable[..., None]
+
+
+def _steps(kernel: Any) -> tuple[Any, ...]:
+    """A kernel's steps: a tuple of block kernels, `Whole` and `InOrder` steps, or one of them."""
+    return kernel if isinstance(kernel, tuple) and not isinstance(kernel, (Whole, InOrder)) else (kernel,)
+
+
+def _for_blocks(torch: Any, count: int, size: int, device: Any, body: Callable[[int, Scratch], None],
+                pool: bool) -> None:
+    """``body(i, scratch)`` for each block ``i < count`` of ``size`` elements at most.
+
+    With ``pool`` (on the CPU) the blocks go to slopekit's thread pool
+    (`slopekit.set_num_threads`), each thread with its own temporaries, a thread
+    taking the next block when it is free; else they run here, one after another.
+    """
+
+    def work(indices) -> None:
+        with scratch(torch, size, device) as temporaries:
+            for i in indices:
+                body(i, temporaries)
+
+    if pool and device.type == "cpu" and count > 1:
+        _threads.parallel(work, count)
+    else:
+        work(range(count))
+
+
+def _run_steps(torch: Any, kernel: Any, tensors: tuple[Any, ...], out: Any, block_rows: int) -> None:
+    """Each step of ``kernel`` on ``tensors`` (split along their first axis) and ``out``, in turn.
+
+    ``block_rows`` is the block of a pool step, in entries of the first axis (rows of a 2-d
+    ``out``); an `InOrder` step takes `LARGE_BLOCK` // `BLOCK` times as many on the CPU.
+    """
+    row = out[0].numel() if out.dim() > 1 and out.shape[0] else 1
+    shared = Shared(out)
+    for part in _steps(kernel):
+        if isinstance(part, Whole):
+            part.fn(torch, *tensors, out, shared)
+            continue
+        pool = not isinstance(part, InOrder)
+        fn = part if pool else part.fn
+        step = block_rows if pool or out.device.type != "cpu" else block_rows * (LARGE_BLOCK // BLOCK)
+
+        def block(i: int, temporaries: Scratch, fn=fn, step=step) -> None:
+            temporaries.shared, temporaries.block = shared, slice(i * step, (i + 1) * step)
+            fn(torch, *(x[temporaries.block] for x in tensors), out[temporaries.block], temporaries)
+
+        _for_blocks(torch, -(-out.shape[0] // step), step * row, out.device, block, pool)
+
+
+def _block_length(x: Any) -> int:
+    """Elements per block: `BLOCK` on the CPU, the whole tensor elsewhere."""
+    return BLOCK if x.device.type == "cpu" else max(x.numel(), 1)
+
+
+def run(kernel: Any, x: Any) -> Any:
+    """``kernel`` (a block kernel, or a tuple of steps) on ``x`` into a new tensor of its shape, dtype, device."""
     import torch
 
-    flat, step = _blocks(x)
     result = torch.empty(x.shape, dtype=x.dtype, device=x.device)
-    out = result.view(-1)
-    with scratch(torch, step, x.device) as temporaries:
-        for lo in range(0, flat.shape[0], step):
-            kernel(torch, flat[lo:lo + step], out[lo:lo + step], temporaries)
+    _run_steps(torch, kernel, (_flat(x),), result.view(-1), _block_length(x))
     return result
 
 
-def backward(chain: ChainKernel, d: Any, c: Any) -> Any:
-    """``d * slope(c)`` from ``chain(torch, d, c, out, scratch)``, block by block, into a new tensor."""
+def backward(chain: Any, d: Any, c: Any) -> Any:
+    """``d * slope(c)`` from ``chain`` (``chain(torch, d, c, out, scratch)``, or steps) into a new tensor."""
     import torch
 
-    flat, step = _blocks(c)
-    d_flat, _ = _blocks(d)
     result = torch.empty(c.shape, dtype=c.dtype, device=c.device)
-    out = result.view(-1)
-    with scratch(torch, step, c.device) as temporaries:
-        for lo in range(0, flat.shape[0], step):
-            chain(torch, d_flat[lo:lo + step], flat[lo:lo + step], out[lo:lo + step], temporaries)
+    _run_steps(torch, chain, (_flat(d), _flat(c)), result.view(-1), _block_length(c))
     return result
 
 
-def chain_rule(slope: Kernel) -> ChainKernel:
-    """The chain kernel ``d * slope(c)`` from a slope kernel: the slope into ``out``, then times ``d``
-    while the block is in the cache."""
+def chain_rule(slope: Any) -> Any:
+    """The chain steps ``d * slope(c)`` from a slope kernel's steps: the slope into ``out``, then
+    times ``d`` (in the last block step, while the block is in the cache)."""
+    steps = list(_steps(slope))
+    if isinstance(steps[-1], Whole):
+        steps.append(lambda torch, c, out, temporaries: None)
+    chain: list[Any] = []
+    for i, part in enumerate(steps):
+        if isinstance(part, Whole):
+            chain.append(Whole(lambda torch, d, c, out, shared, fn=part.fn: fn(torch, c, out, shared)))
+            continue
+        fn = part.fn if isinstance(part, InOrder) else part
+        last = i == len(steps) - 1
 
-    def chain(torch, d, c, out, temporaries):
-        slope(torch, c, out, temporaries)
-        out.mul_(d)
+        def step(torch, d, c, out, temporaries, fn=fn, last=last):
+            fn(torch, c, out, temporaries)
+            if last:
+                out.mul_(d)
 
-    return chain
+        chain.append(InOrder(step) if isinstance(part, InOrder) else step)
+    return tuple(chain) if len(chain) > 1 else chain[0]
 
 
 def _rows(x: Any, axis: int) -> tuple[Any, int]:
@@ -174,7 +287,7 @@ def _from_rows(result_rows: Any, x: Any, axis: int) -> Any:
     return result_rows.reshape(moved_shape).movedim(-1, axis).contiguous()
 
 
-def run_rows(kernel: Kernel, x: Any, axis: int) -> Any:
+def run_rows(kernel: Any, x: Any, axis: int) -> Any:
     """``kernel`` on the rows of ``x`` along ``axis`` (an activation that mixes them), blocks of rows."""
     import torch
 
@@ -182,14 +295,12 @@ def run_rows(kernel: Kernel, x: Any, axis: int) -> Any:
         return torch.empty(x.shape, dtype=x.dtype, device=x.device)
     rows, step = _rows(x, axis)
     out = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
-    with scratch(torch, step * rows.shape[1], x.device) as temporaries:
-        for lo in range(0, rows.shape[0], step):
-            kernel(torch, rows[lo:lo + step], out[lo:lo + step], temporaries)
+    _run_steps(torch, kernel, (rows,), out, step)
     return _from_rows(out, x, axis)
 
 
-def vjp_rows(kernel: ChainKernel, d: Any, c: Any, axis: int) -> Any:
-    """``kernel(torch, d, c, out, scratch)`` on blocks of rows of ``d`` and ``c`` along ``axis``."""
+def vjp_rows(kernel: Any, d: Any, c: Any, axis: int) -> Any:
+    """``kernel(torch, d, c, out, scratch)`` (or steps) on blocks of rows of ``d`` and ``c`` along ``axis``."""
     import torch
 
     if c.numel() == 0:
@@ -197,9 +308,7 @@ def vjp_rows(kernel: ChainKernel, d: Any, c: Any, axis: int) -> Any:
     rows, step = _rows(c, axis)
     d_rows, _ = _rows(d, axis)
     out = torch.empty(rows.shape, dtype=c.dtype, device=c.device)
-    with scratch(torch, step * rows.shape[1], c.device) as temporaries:
-        for lo in range(0, rows.shape[0], step):
-            kernel(torch, d_rows[lo:lo + step], rows[lo:lo + step], out[lo:lo + step], temporaries)
+    _run_steps(torch, kernel, (d_rows, rows), out, step)
     return _from_rows(out, c, axis)
 
 
@@ -210,13 +319,13 @@ def compat_namespace() -> Any:
     return array_api_compat.torch
 
 
-def generic_kernel(formula: Callable[[Any, Any], Any], xp: Any) -> Kernel:
-    """A kernel that runs a generic ``formula(xp, x)`` on a block and copies it into the result."""
+def generic_kernel(formula: Callable[[Any, Any], Any], xp: Any) -> InOrder:
+    """A kernel that runs a generic ``formula(xp, x)`` on large blocks and copies each into the result."""
 
     def kernel(torch, x, out, scratch):
         out.copy_(formula(xp, x))
 
-    return kernel
+    return InOrder(kernel)
 
 
 def within(torch: Any, x: Any, low: float = -math.inf, high: float = math.inf) -> bool:

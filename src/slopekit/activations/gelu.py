@@ -86,28 +86,40 @@ class GELU(Generic):
 
     _no_shortcut = "gelu is not monotonic (minimum near z = -0.75), so a negative output comes from two inputs"
 
-    # PyTorch kernels (``_torch.py``): Phi from torch.special.erfc (``_normal.upper_tail_torch``)
-    # in one pass instead of the Mills ratio's polynomials; the tanh form runs its generic formula.
-    def _value_torch(self, torch, z, out, scratch):
+    # PyTorch kernels (``_torch.py``): Phi from torch.special.erfc (``_normal``'s PyTorch part) in
+    # one pass over the tensor instead of the Mills ratio's polynomials; the tanh form runs its
+    # generic formula. Steps: the arguments of erfc (and exp), erfc on the whole tensor, the rest.
+    @property
+    def _value_torch(self):
         if self.approximate == "tanh":
-            out.copy_(self._value_xp(_torch.compat_namespace(), z))
-            return
+            return None
+        return (_erfc_argument_torch, _ERFC_IN_PLACE, self._value_from_erfc_torch)
+
+    @property
+    def _derivative_torch(self):
+        if self.approximate == "tanh":
+            return None
+        return (_erfc_and_exp_arguments_torch, _ERFC_AND_EXP_IN_PLACE, self._derivative_from_erfc_torch)
+
+    def _value_from_erfc_torch(self, torch, z, out, scratch):
         t = torch.abs(z, out=scratch.get("t", z))
-        q = _normal.upper_tail_torch(torch, t, out, scratch)  # Q = Phi(-|z|)
+        q = out.mul_(_tail_factor_torch(torch, t, scratch))  # Q = Phi(-|z|) <= 1/2
         left = torch.mul(z, q, out=scratch.get("left", z))  # z Phi(z) for z < 0
         q.neg_().add_(1.0).mul_(z)  # z (1 - Q) = z Phi(z) for z >= 0
-        _join_torch(torch, z, t, left, out, scratch, self._far_value_torch)
+        torch.maximum(left, out, out=out)  # the right one of the two for either sign of z
+        _fix_far_torch(torch, z, t, out, self._far_value_torch)
 
-    def _derivative_torch(self, torch, z, out, scratch):
-        if self.approximate == "tanh":
-            out.copy_(self._derivative_xp(_torch.compat_namespace(), z))
-            return
+    def _derivative_from_erfc_torch(self, torch, z, out, scratch):
         t = torch.abs(z, out=scratch.get("t", z))
-        q = _normal.upper_tail_torch(torch, t, out, scratch)
-        w = _normal.pdf_torch(torch, t, scratch.get("w", z), scratch).mul_(t)  # |z| phi(z)
+        q = out.mul_(_tail_factor_torch(torch, t, scratch))
+        rest = scratch.get("rest", z)
+        _normal.half_square_torch(torch, t, scratch.get("exponent", z), rest, scratch)
+        w = scratch.whole("density").mul_(rest.neg_().add_(1.0))  # e^{-t^2/2} = e^{-exponent} (1 - rest)
+        w.mul_(_normal._INV_SQRT_2PI).mul_(t)  # |z| phi(z)
         left = torch.sub(q, w, out=scratch.get("left", z))  # Phi(z) + z phi(z) for z < 0
         q.neg_().add_(1.0).add_(w)  # (1 - Q) + z phi(z) for z >= 0
-        _join_torch(torch, z, t, left, out, scratch, self._far_derivative_torch)
+        torch.where(torch.lt(z, 0, out=scratch.get("negative", z, torch.bool)), left, out, out=out)
+        _fix_far_torch(torch, z, t, out, self._far_derivative_torch)
 
     def _far_value_torch(self, torch, z):
         """The value where ``|z| > TORCH_FAR`` or NaN: float32 through float64, float64 generically."""
@@ -162,9 +174,42 @@ class GELU(Generic):
         return p * (2 - zc * zc) * f
 
 
-def _join_torch(torch, z, t, left, out, scratch, far):
-    """``out`` = ``left`` where z < 0 (else ``out`` as it is); then the far elements from ``far``."""
-    torch.where(torch.lt(z, 0, out=scratch.get("negative", z, torch.bool)), left, out, out=out)
+def _erfc_argument_torch(torch, z, out, scratch):
+    """The first step: erfc's argument fl(|z|/sqrt2) into ``out``."""
+    _normal.erfc_argument_torch(torch, torch.abs(z, out=scratch.get("t", z)), out, scratch)
+
+
+def _erfc_and_exp_arguments_torch(torch, z, out, scratch):
+    """The first step of the slope: erfc's argument into ``out``, exp's (-fl(z^2/2)) into the shared "density"."""
+    t = torch.abs(z, out=scratch.get("t", z))
+    _normal.erfc_argument_torch(torch, t, out, scratch)
+    exponent = scratch.whole("density")
+    _normal.half_square_torch(torch, t, exponent, scratch.get("rest", z), scratch)
+    exponent.neg_()
+
+
+_ERFC_IN_PLACE = _torch.Whole(lambda torch, z, out, shared: torch.special.erfc(out, out=out))
+
+
+def _erfc_and_exp(torch, z, out, shared):
+    torch.special.erfc(out, out=out)
+    shared.get("density").exp_()
+
+
+_ERFC_AND_EXP_IN_PLACE = _torch.Whole(_erfc_and_exp)
+
+
+def _tail_factor_torch(torch, t, scratch):
+    """(1 - d L(x))/2 for this block (x and its rounding error d recomputed as the first step made x)."""
+    x, d = scratch.get("x", t), scratch.get("d", t)
+    _normal.erfc_argument_torch(torch, t, x, scratch, d)
+    factor = scratch.get("factor", t)
+    _normal.tail_factor_torch(torch, x, d, factor)
+    return factor
+
+
+def _fix_far_torch(torch, z, t, out, far):
+    """The elements beyond `_normal.TORCH_FAR` (and NaN) of ``out`` from ``far``."""
     limit = _normal.TORCH_FAR[z.element_size()]
     if not _torch.within(torch, t, high=limit):  # some |z| beyond it, or a NaN: a few elements
         index = torch.nonzero(torch.logical_not(t <= limit)).squeeze(1)

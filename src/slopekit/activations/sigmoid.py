@@ -31,6 +31,22 @@ _CAP = 40.0
 _TORCH_EXP_TAIL = {4: -87.0, 8: -708.0}
 
 
+def _sigmoid_torch(torch, z, out):
+    """PyTorch's 1 / (1 + e^-z), accurate to about an ulp until e^-z overflows; below that,
+    where sigmoid(z) is a subnormal number or 0, it is e^z to the last bit."""
+    torch.sigmoid(z, out=out)
+    tail = _TORCH_EXP_TAIL[z.element_size()]
+    if not _torch.within(torch, z, low=tail):
+        index = torch.nonzero(z < tail).squeeze(1)
+        out.index_copy_(0, index, torch.exp(z.index_select(0, index)))
+
+
+def _e_over_one_plus_e_squared_torch(torch, e, scratch):
+    """e / (1 + e)^2 in place, as `Sigmoid._derivative_np` finishes."""
+    den = torch.add(e, 1.0, out=scratch.get("den", e))
+    e.div_(den.mul_(den))
+
+
 @dataclass(frozen=True)
 class Sigmoid(Activation):
     r"""The sigmoid :math:`g(z) = 1 / (1 + e^{-z})`.
@@ -106,20 +122,13 @@ class Sigmoid(Activation):
         self._derivative_np(z, out)
         np.multiply(out, t, out=out)
 
-    # PyTorch kernels (``_torch.py``): ``z`` is read only, ``out`` and the scratch are ours.
-    def _value_torch(self, torch, z, out, scratch):
-        torch.sigmoid(z, out=out)  # PyTorch's 1 / (1 + e^-z): accurate to ~1 ulp until e^-z overflows
-        tail = _TORCH_EXP_TAIL[z.element_size()]
-        if not _torch.within(torch, z, low=tail):  # there sigma(z) = e^z to the last bit
-            e = torch.exp(z, out=scratch.get("e", z))
-            torch.where(z < tail, e, out, out=out)
-
-    def _derivative_torch(self, torch, z, out, scratch):
-        e = torch.abs(z, out=out)
-        e.neg_().exp_()
-        den = torch.add(e, 1.0, out=scratch.get("den", z))
-        den.mul_(den)
-        e.div_(den)  # e / (1 + e)^2, as _derivative_np
+    # PyTorch kernels (``_torch.py``): PyTorch's own sigmoid; exp on the whole tensor at once.
+    _value_torch = _torch.Whole(lambda torch, z, out, shared: _sigmoid_torch(torch, z, out))
+    _derivative_torch = (
+        lambda torch, z, out, scratch: torch.abs(z, out=out).neg_(),
+        _torch.Whole(lambda torch, z, out, shared: out.exp_()),
+        lambda torch, z, out, scratch: _e_over_one_plus_e_squared_torch(torch, out, scratch),
+    )
 
     def _from_output_torch(self, torch, a, out, scratch):
         torch.mul(a, -1.0, out=out).add_(1.0)  # -a + 1 is 1 - a exactly
@@ -127,11 +136,6 @@ class Sigmoid(Activation):
 
     def _from_output_backward_torch(self, torch, da, a, out, scratch):
         torch.ops.aten.sigmoid_backward.grad_input(da, a, grad_input=out)  # da (1 - a) a, PyTorch's kernel
-
-    def _second_torch(self, torch, z, out, scratch):
-        t = torch.mul(z, -0.5, out=scratch.get("t", z)).tanh_()
-        self._derivative_torch(torch, z, out, scratch)
-        out.mul_(t)
 
     # Generic kernels: the same math on the Python array API.
     def _value_xp(self, xp, z):

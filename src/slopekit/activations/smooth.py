@@ -62,6 +62,12 @@ def _sigmoid_slope(xp, x):
 _TAIL = {np.dtype(np.float64): (-700.0, 64), np.dtype(np.float32): (-80.0, 32)}
 
 
+def _patch_torch(torch, where, z, out, formula):
+    """``out`` = the generic ``formula`` at the (few) elements ``where`` is True (a PyTorch block)."""
+    index = torch.nonzero(where).squeeze(1)
+    out.index_copy_(0, index, formula(_torch.compat_namespace(), z.index_select(0, index)))
+
+
 def _exp_tail_threshold(itemsize: int) -> float:
     """`_TAIL`'s threshold for float32 (``itemsize`` 4) or float64 (8)."""
     return _TAIL[np.dtype(np.float32 if itemsize == 4 else np.float64)][0]
@@ -423,14 +429,13 @@ class SiLU(_Generic):
     _no_shortcut = "silu is not monotonic (minimum near z = -1.278), so a negative output comes from two inputs"
 
     # PyTorch kernels (``_torch.py``): z sigma(z) from PyTorch's sigmoid, which is accurate while
-    # sigma(z) is a normal number; elements in the far tail (and NaN, and inf for the slope, where
-    # z sigma(-z) is inf * 0) take the generic formula.
+    # sigma(z) is a normal number; elements in the far tail (and inf for the slope, where z sigma(-z)
+    # is inf * 0) take the generic formula.
     def _value_torch(self, torch, z, out, scratch):
         torch.sigmoid(z, out=out).mul_(z)
         low = _exp_tail_threshold(z.element_size())
         if not _torch.within(torch, z, low=low):
-            outside = torch.logical_not(torch.ge(z, low, out=scratch.get("inside", z, torch.bool)))
-            torch.where(outside, self._value_xp(_torch.compat_namespace(), z), out, out=out)
+            _patch_torch(torch, z < low, z, out, self._value_xp)
 
     def _derivative_torch(self, torch, z, out, scratch):
         torch.sigmoid(z, out=out)
@@ -438,8 +443,7 @@ class SiLU(_Generic):
         out.mul_(rest.mul_(z).add_(1.0))  # sigma(z) (1 + z sigma(-z))
         low = _exp_tail_threshold(z.element_size())
         if not _torch.within(torch, z, low, _CLIP):
-            inside = torch.ge(z, low, out=scratch.get("inside", z, torch.bool)).logical_and_(z <= _CLIP)
-            torch.where(inside, out, self._derivative_xp(_torch.compat_namespace(), z), out=out)
+            _patch_torch(torch, (z < low).logical_or_(z > _CLIP), z, out, self._derivative_xp)
 
     def _value_xp(self, xp, z):
         zc = xp.where(z < -_CLIP, _full(xp, z, -_CLIP), z)

@@ -99,7 +99,8 @@ class _AlongAxis(Generic):
             return xp.astype(self._backward_xp(kernel, xp, xp.astype(d, work), xp.astype(c, work)), d.dtype)
         axis = _axis(f"{self.name}.backward", c, self.axis)
         if xp is not np and _torch.namespace_is_torch(xp) and _torch.usable(d, c):
-            return _torch.vjp_rows(self._vjp_rows_torch(kernel, xp), d, c, axis)
+            a = c if kernel == "_from_output" else self._run_torch("_value", xp, c)
+            return _torch.vjp_rows(self._vjp_torch, d, a, axis)
         return self._vjp(xp, d, c if kernel == "_from_output" else self._value_xp(xp, c), axis)
 
     # -- the PyTorch engine: blocks of whole rows along the axis (``_torch.run_rows``) -------------
@@ -114,18 +115,6 @@ class _AlongAxis(Generic):
             return own
         return _torch.generic_kernel(getattr(dataclasses.replace(self, axis=-1), kernel + "_xp"), xp)
 
-    def _vjp_rows_torch(self, kernel, xp):
-        """The vector-Jacobian product on a block of rows, from the output or (through it) from z."""
-        if kernel == "_from_output":
-            return self._vjp_torch
-        value = self._rows_kernel_torch("_value", xp)
-
-        def from_z(torch, d, z, out, scratch):
-            a = scratch.get("a", z)
-            value(torch, z, a, scratch)
-            self._vjp_torch(torch, d, a, out, scratch)
-
-        return from_z
 
 
 @dataclass(frozen=True)
@@ -184,26 +173,36 @@ class Softmax(_AlongAxis):
         """`_vjp` on a block of rows: a (da - sum(da a)), PyTorch's own kernel for it."""
         torch.ops.aten._softmax_backward_data.out(da, a, 1, a.dtype, grad_input=out)
 
-    def _value_rows_torch(self, torch, z, out, scratch):
-        """`_exp_terms`' e / sum(e) on a block of rows, in place (rows with inf or NaN: the generic formula)."""
-        m = torch.amax(z, dim=1, keepdim=True)
-        finite = torch.isfinite(m)
-        every_row_finite = bool(finite.all())
-        if not every_row_finite:
-            index = torch.nonzero(torch.logical_not(finite.squeeze(1))).squeeze(1)
-            special = Softmax(axis=-1)._value_xp(_torch.compat_namespace(), z.index_select(0, index))
-            m = torch.where(finite, m, 0.0)  # any finite shift: those rows are replaced below
-        shifted = torch.sub(z, m, out=out)
-        # the rounding error of z - m (Knuth's two-sum), as in _exp_terms
-        back, low = scratch.get("back", z), scratch.get("low", z)
-        torch.sub(shifted, z, out=back)
-        torch.sub(z, torch.sub(shifted, back, out=low), out=low)
-        low.add_(back.add_(m).neg_()).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # 0 where z = -inf
-        e = shifted.exp_()
-        e.add_(low.mul_(e))  # e (1 + low)
-        e.div_(e.sum(dim=1, keepdim=True))
-        if not every_row_finite:
-            out.index_copy_(0, index, special)
+    # Steps of the value on blocks of rows: z - m, exp on the whole tensor, then the rest.
+    _value_rows_torch = (
+        lambda torch, z, out, scratch: torch.sub(z, _finite_row_max_torch(torch, z), out=out),
+        _torch.Whole(lambda torch, z, out, shared: out.exp_()),
+        lambda torch, z, out, scratch: _softmax_from_exp_torch(torch, z, out, scratch),
+    )
+
+
+def _finite_row_max_torch(torch, z):
+    """Each row's maximum; 0 for a row whose maximum is not finite (`_softmax_from_exp_torch` redoes it)."""
+    m = torch.amax(z, dim=1, keepdim=True)
+    return m.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _softmax_from_exp_torch(torch, z, e, scratch):
+    """From e = exp(z - m) in place: e (1 + low) / sum, ``low`` the rounding error of z - m (Knuth's
+    two-sum, as in `_exp_terms`); rows with inf or NaN take the generic formula."""
+    m = torch.amax(z, dim=1, keepdim=True)
+    special = torch.logical_not(torch.isfinite(m.squeeze(1)))  # a row of -inf, +inf in a row, or NaN
+    m.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # as _finite_row_max_torch
+    shifted, back, low = scratch.get("shifted", z), scratch.get("back", z), scratch.get("low", z)
+    torch.sub(z, m, out=shifted)
+    torch.sub(shifted, z, out=back)
+    torch.sub(z, torch.sub(shifted, back, out=low), out=low)
+    low.add_(back.add_(m).neg_()).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # 0 where z = -inf
+    e.add_(low.mul_(e))  # e (1 + low)
+    e.div_(e.sum(dim=1, keepdim=True))
+    if bool(special.any()):
+        index = torch.nonzero(special).squeeze(1)
+        e.index_copy_(0, index, Softmax(axis=-1)._value_xp(_torch.compat_namespace(), z.index_select(0, index)))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,16 @@ _CLIP = 400.0
 _TAIL = 20.0
 
 
+def _sech_squared_torch(torch, z, e, scratch):
+    """4e / (1 + e)^2 in place, then (2 e^-|z|)^2 beyond _TAIL, as `Tanh._derivative_np` does."""
+    den = torch.add(e, 1.0, out=scratch.get("den", e))
+    e.mul_(4.0).div_(den.mul_(den))
+    if not _torch.within(torch, z, -_TAIL, _TAIL):  # some |z| > _TAIL, or a NaN: a few elements
+        index = torch.nonzero(torch.abs(z, out=scratch.get("t", z)) > _TAIL).squeeze(1)
+        h = torch.exp(-torch.abs(z.index_select(0, index))).mul_(2.0)
+        e.index_copy_(0, index, h.mul_(h))
+
+
 @dataclass(frozen=True)
 class Tanh(Activation):
     r"""The hyperbolic tangent :math:`g(z) = \tanh z = (e^z - e^{-z}) / (e^z + e^{-z})`.
@@ -86,32 +96,16 @@ class Tanh(Activation):
         np.multiply(out, t, out=out)
         np.multiply(out, -2.0, out=out)
 
-    # PyTorch kernels (``_torch.py``): the NumPy kernels' operations, in place.
-    def _value_torch(self, torch, z, out, scratch):
-        torch.tanh(z, out=out)
-
-    def _derivative_torch(self, torch, z, out, scratch):
-        e = torch.abs(z, out=out)
-        tail = not _torch.within(torch, e, high=_TAIL)  # some |z| > _TAIL, or a NaN
-        if tail:
-            e.clamp_(max=_CLIP)
-        e.mul_(-2.0).exp_()
-        den = torch.add(e, 1.0, out=scratch.get("den", z))
-        den.mul_(den)
-        e.mul_(4.0).div_(den)  # 4e / (1 + e)^2
-        if tail:
-            h = torch.abs(z, out=scratch.get("h", z))
-            big = torch.gt(h, _TAIL, out=scratch.get("big", z, torch.bool))
-            h.neg_().exp_().mul_(2.0)
-            torch.where(big, h.mul_(h), out, out=out)  # (2 e^-|z|)^2 beyond _TAIL
+    # PyTorch kernels (``_torch.py``): the NumPy kernels' operations, exp and tanh on the whole tensor.
+    _value_torch = _torch.Whole(lambda torch, z, out, shared: torch.tanh(z, out=out))
+    _derivative_torch = (
+        lambda torch, z, out, scratch: torch.abs(z, out=out).clamp_(max=_CLIP).mul_(-2.0),
+        _torch.Whole(lambda torch, z, out, shared: out.exp_()),  # e = exp(-2|z|)
+        lambda torch, z, out, scratch: _sech_squared_torch(torch, z, out, scratch),
+    )
 
     def _from_output_torch(self, torch, a, out, scratch):
         torch.mul(a, a, out=out).neg_().add_(1.0)  # -a^2 + 1 is 1 - a^2 exactly
-
-    def _second_torch(self, torch, z, out, scratch):
-        t = torch.tanh(z, out=scratch.get("t", z))
-        self._derivative_torch(torch, z, out, scratch)
-        out.mul_(t).mul_(-2.0)
 
     def _value_xp(self, xp, z):
         return xp.tanh(z)
