@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     print()
     if torch is None:
-        print(f"PyTorch {why}: nothing to measure")
+        print(f"PyTorch {why}: nothing to measure (goal: slopekit at most {GOAL:g}x PyTorch's time)")
         return 0
     sizes = args.sizes or ([1_000_000] if args.quick else [10_000_000])
     started = time.perf_counter()

@@ -195,50 +195,47 @@ def _dtype_key(xp, z):
 #: (Q(t) turns subnormal near t = 13.0 in float32 and 37.5 in float64).
 TORCH_FAR = {4: 12.5, 8: 37.0}
 _SQRT_HALF = 0.7071067811865476  # fl64(1/sqrt 2)
-#: By element size: 1/sqrt2 rounded to the dtype, its 12-bit (float32) or 26-bit (float64)
-#: halves, the error of the rounding, and Veltkamp's constant 2^s + 1 that splits a number of
-#: the dtype into two such halves, so that the product of two halves is exact.
+#: By element size: 1/sqrt2 rounded to the dtype; its high half (12 significant bits in
+#: float32, 26 in float64) and the rest of 1/sqrt2 beyond it; and Veltkamp's constant 2^s + 1,
+#: which splits a number of the dtype into two halves whose products with the high half are exact.
 _SQRT_HALF_PARTS = {
-    4: (0.7071067690849304, 0.70703125, 7.551908493041992e-05, 1.210161710447897e-08, 4097.0),
-    8: (0.7071067811865476, 0.7071067839860916, -2.7995440410322203e-09, -4.833646656726457e-17, 134217729.0),
+    4: (0.7071067690849304, 0.70703125, 7.553118484793231e-05, 4097.0),
+    8: (0.7071067811865476, 0.7071067839860916, -2.799544089368687e-09, 134217729.0),
 }
 _HALF_SQRT_PI = 0.886226925452758  # sqrt(pi)/2, where -(log erfc)' = 2x + 1/(x + sqrt(pi)/2) is exact at 0
 
 
-def _split_torch(torch, x, high, low):
-    """Veltkamp: ``x = high + low`` exactly, each half of the dtype's significand at most."""
-    torch.mul(x, _SQRT_HALF_PARTS[x.element_size()][4], out=high)
+def split_torch(torch, x, scratch):
+    """Veltkamp: ``(high, low)`` with ``x = high + low`` exactly, each half the dtype's significand."""
+    high, low = scratch.get("high", x), scratch.get("low", x)
+    torch.mul(x, _SQRT_HALF_PARTS[x.element_size()][3], out=high)
     torch.sub(high, x, out=low)
     high.sub_(low)  # s - (s - x)
     torch.sub(x, high, out=low)
+    return high, low
 
 
-def erfc_argument_torch(torch, t, x, scratch, d=None):
-    """x = fl(t/sqrt2) into ``x``, and its rounding error t/sqrt2 - x into ``d`` (when given)."""
-    value, high_c, low_c, error_c, _ = _SQRT_HALF_PARTS[t.element_size()]
-    torch.mul(t, value, out=x)
-    if d is None:
-        return
-    high, low, term = scratch.get("high", t), scratch.get("low", t), scratch.get("term", t)
-    _split_torch(torch, t, high, low)
-    torch.mul(high, high_c, out=d).sub_(x)  # exact (Dekker's two-product)
-    d.add_(torch.mul(high, low_c, out=term))
-    d.add_(torch.mul(low, high_c, out=term))
-    d.add_(low.mul_(low_c))
-    d.add_(torch.mul(t, error_c, out=term))  # the rounding of the constant itself
+def erfc_argument_torch(torch, t, x):
+    """erfc's argument x = fl(t/sqrt2) into ``x``."""
+    torch.mul(t, _SQRT_HALF_PARTS[t.element_size()][0], out=x)
 
 
-def tail_factor_torch(torch, x, d, factor):
-    r"""Write :math:`(1 - d L(x))/2` into ``factor``: then Q(t) = erfc(x) times it."""
+def erfc_argument_error_torch(torch, t, x, high, low, minus_d):
+    """``-d``, d = t/sqrt2 - x the rounding error of `erfc_argument_torch`, from t's halves (Dekker)."""
+    _, high_c, rest_c, _ = _SQRT_HALF_PARTS[t.element_size()]
+    torch.mul(high, -high_c, out=minus_d).add_(x)  # x - high high_c, exact
+    minus_d.add_(low, alpha=-high_c).add_(t, alpha=-rest_c)  # the small terms, rounded
+
+
+def tail_factor_torch(torch, x, minus_d, factor):
+    r"""Write :math:`1 - d L(x)` into ``factor``: then Q(t) = erfc(x) times it, halved."""
     torch.add(x, _HALF_SQRT_PI, out=factor).reciprocal_().add_(x, alpha=2.0)  # ~ L(x)
-    factor.mul_(d).mul_(-0.5).add_(0.5)
+    factor.mul_(minus_d).add_(1.0)
 
 
-def half_square_torch(torch, t, high_part, rest, scratch):
-    """t^2/2 = high_part + rest exactly (to the rounding of ``rest``): the density's exponent."""
-    high, low = scratch.get("high", t), scratch.get("low", t)
-    _split_torch(torch, t, high, low)
-    torch.mul(high, low, out=rest).add_(low.mul_(low).mul_(0.5))  # high low + low^2/2, small
+def half_square_torch(torch, high, low, exponent, rest):
+    """t^2/2 = exponent + rest exactly (to the rounding of ``rest``), from t's halves; uses up ``high``."""
+    torch.mul(high, low, out=rest).add_(torch.mul(low, low, out=exponent), alpha=0.5)  # small
     high.mul_(high).mul_(0.5)  # exact
-    torch.add(high, rest, out=high_part)
-    rest.add_(high.sub_(high_part))  # (high^2/2 - high_part) is exact
+    torch.add(high, rest, out=exponent)
+    rest.add_(high.sub_(exponent))  # (high^2/2 - exponent) is exact

@@ -16,9 +16,14 @@ the activation's kernels on it in blocks, as the NumPy engine does:
 * a kernel an activation does not write runs its generic formula on each
   block (same bits as the generic path: the formulas are elementwise).
 
-On the CPU the blocks are `BLOCK` elements, so temporaries stay in the cache
-and are reused from block to block; on other devices (CUDA) the whole tensor is
-one block, PyTorch's caching allocator making temporaries cheap there.
+On the CPU the blocks are `BLOCK` elements, so that a kernel's several passes
+over a block and its temporaries stay in the cache, and the temporaries are
+reused from block to block (and kept for the next call); each operation on a
+block runs on PyTorch's own threads. PyTorch's exp, erfc, tanh and the like
+fork and join their threads on anything but small tensors, so a kernel calls
+them once on the whole tensor, as a `Whole` step between its block steps. On
+other devices (CUDA) the whole tensor is one block, PyTorch's caching
+allocator making temporaries cheap there.
 
 The engine steps aside, leaving the generic path, whenever in-place work would
 be wrong or invisible to PyTorch: for a tensor that autograd is recording
@@ -36,18 +41,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from .. import _threads
 
-#: Elements per block on the CPU: below PyTorch's grain size (2^15 elements, under which an
-#: operation runs on the calling thread), so that an operation on a block never waits for
-#: PyTorch's other threads (a wait that grows long when other work shares the cores), and
-#: slopekit's thread pool runs the blocks instead, a thread taking the next block when it is
-#: free. A multiple of 32, so that PyTorch's SIMD loops cut every block alike. Temporaries of
-#: this size stay in the L2 cache.
-BLOCK = (1 << 15) - 32
-#: Elements per block of an `InOrder` step (a multiple of `BLOCK`): large enough that PyTorch's
-#: threads share each operation, small enough that temporaries stay in the cache.
-LARGE_BLOCK = 8 * BLOCK
+#: Elements per block on the CPU: a kernel's dozen block-sized float32 temporaries (1 MiB each)
+#: stay in the cache, and each operation on a block is large enough for PyTorch's threads to
+#: share it (docs/performance.md, "PyTorch tensors").
+BLOCK = 1 << 18
 
 
 def namespace_is_torch(xp: Any) -> bool:
@@ -95,10 +93,23 @@ class Scratch:
     def get(self, key: str, like: Any, dtype: Any = None) -> Any:
         """A temporary of ``like``'s shape and of ``dtype`` (default: ``like``'s), named ``key``."""
         dtype = like.dtype if dtype is None else dtype
+        full = like.dim() == 1 and like.shape[0] == self.size
+        if full and (view := self.buffers.get((key, dtype, self.size))) is not None:
+            return view  # the same view for every full block: no new tensor object
         buf = self.buffers.get((key, dtype))
         if buf is None or buf.shape[0] < self.size:
             buf = self.buffers[key, dtype] = self.torch.empty(self.size, dtype=dtype, device=self.device)
-        return buf[:like.numel()].view(like.shape)
+            for stale in [k for k in self.buffers if len(k) == 3 and k[:2] == (key, dtype)]:
+                del self.buffers[stale]
+        view = buf[:like.numel()].view(like.shape)
+        if full:
+            self.buffers[key, dtype, self.size] = view
+        return view
+
+    def far(self, index: Any) -> None:
+        """Hand this block's ``index`` (positions within the block) of elements that a final step
+        fixes to the call (`Shared.far`)."""
+        self.shared.far.append(index.add_(self.block.start))
 
 
 class Shared:
@@ -108,18 +119,18 @@ class Shared:
     result itself holds one, these the others.
     """
 
-    __slots__ = ("like", "buffers", "lock")
+    __slots__ = ("like", "buffers", "far")
 
     def __init__(self, like: Any):
-        self.like, self.buffers, self.lock = like, {}, threading.Lock()
+        self.like, self.buffers = like, {}
+        #: Positions that blocks found a final `Whole` step must fix (`Scratch.far`).
+        self.far: list[Any] = []
 
     def get(self, key: str) -> Any:
-        """The whole-size temporary ``key``, of the result's dtype and device (one, whichever
-        thread of the pool asks first)."""
-        with self.lock:
-            buf = self.buffers.get(key)
-            if buf is None:
-                buf = self.buffers[key] = self.like.new_empty(self.like.shape)
+        """The whole-size temporary ``key``, of the result's dtype and device."""
+        buf = self.buffers.get(key)
+        if buf is None:
+            buf = self.buffers[key] = self.like.new_empty(self.like.shape)
         return buf
 
 
@@ -142,8 +153,7 @@ def scratch(torch: Any, size: int, device: Any) -> Iterator[Scratch]:
         _kept.busy = False
 
 
-#: A block step ``kernel(torch, x, out, scratch)``: a result from ``x`` into ``out``, with
-#: operations that PyTorch runs on the calling thread for a block of `BLOCK` elements.
+#: A block step ``kernel(torch, x, out, scratch)``: a result from ``x`` into ``out``.
 Kernel = Callable[[Any, Any, Any, Scratch], None]
 #: ``chain(torch, d, c, out, scratch)``: the chain rule's ``d * slope(c)`` into ``out``.
 ChainKernel = Callable[[Any, Any, Any, Any, Scratch], None]
@@ -170,59 +180,28 @@ class Whole(NamedTuple):
     fn: Callable[..., None]
 
 
-class InOrder(NamedTuple):
-    """A block step that may call any PyTorch function: blocks of `LARGE_BLOCK` elements, one
-    after another on this thread, each operation on PyTorch's own threads (generic formulas)."""
-
-    fn: Callable[..., None]
-
-
 def _steps(kernel: Any) -> tuple[Any, ...]:
-    """A kernel's steps: a tuple of block kernels, `Whole` and `InOrder` steps, or one of them."""
-    return kernel if isinstance(kernel, tuple) and not isinstance(kernel, (Whole, InOrder)) else (kernel,)
-
-
-def _for_blocks(torch: Any, count: int, size: int, device: Any, body: Callable[[int, Scratch], None],
-                pool: bool) -> None:
-    """``body(i, scratch)`` for each block ``i < count`` of ``size`` elements at most.
-
-    With ``pool`` (on the CPU) the blocks go to slopekit's thread pool
-    (`slopekit.set_num_threads`), each thread with its own temporaries, a thread
-    taking the next block when it is free; else they run here, one after another.
-    """
-
-    def work(indices) -> None:
-        with scratch(torch, size, device) as temporaries:
-            for i in indices:
-                body(i, temporaries)
-
-    if pool and device.type == "cpu" and count > 1:
-        _threads.parallel(work, count)
-    else:
-        work(range(count))
+    """A kernel's steps: a tuple of block kernels and `Whole` steps, or one of them."""
+    return kernel if isinstance(kernel, tuple) and not isinstance(kernel, Whole) else (kernel,)
 
 
 def _run_steps(torch: Any, kernel: Any, tensors: tuple[Any, ...], out: Any, block_rows: int) -> None:
     """Each step of ``kernel`` on ``tensors`` (split along their first axis) and ``out``, in turn.
 
-    ``block_rows`` is the block of a pool step, in entries of the first axis (rows of a 2-d
-    ``out``); an `InOrder` step takes `LARGE_BLOCK` // `BLOCK` times as many on the CPU.
+    ``block_rows`` is the block length in entries of the first axis (rows of a 2-d ``out``).
     """
     row = out[0].numel() if out.dim() > 1 and out.shape[0] else 1
+    count = -(-out.shape[0] // block_rows)
     shared = Shared(out)
     for part in _steps(kernel):
         if isinstance(part, Whole):
             part.fn(torch, *tensors, out, shared)
             continue
-        pool = not isinstance(part, InOrder)
-        fn = part if pool else part.fn
-        step = block_rows if pool or out.device.type != "cpu" else block_rows * (LARGE_BLOCK // BLOCK)
-
-        def block(i: int, temporaries: Scratch, fn=fn, step=step) -> None:
-            temporaries.shared, temporaries.block = shared, slice(i * step, (i + 1) * step)
-            fn(torch, *(x[temporaries.block] for x in tensors), out[temporaries.block], temporaries)
-
-        _for_blocks(torch, -(-out.shape[0] // step), step * row, out.device, block, pool)
+        with scratch(torch, block_rows * row, out.device) as temporaries:
+            temporaries.shared = shared
+            for i in range(count):
+                temporaries.block = slice(i * block_rows, (i + 1) * block_rows)
+                part(torch, *(x[temporaries.block] for x in tensors), out[temporaries.block], temporaries)
 
 
 def _block_length(x: Any) -> int:
@@ -259,15 +238,14 @@ def chain_rule(slope: Any) -> Any:
         if isinstance(part, Whole):
             chain.append(Whole(lambda torch, d, c, out, shared, fn=part.fn: fn(torch, c, out, shared)))
             continue
-        fn = part.fn if isinstance(part, InOrder) else part
         last = i == len(steps) - 1
 
-        def step(torch, d, c, out, temporaries, fn=fn, last=last):
+        def step(torch, d, c, out, temporaries, fn=part, last=last):
             fn(torch, c, out, temporaries)
             if last:
                 out.mul_(d)
 
-        chain.append(InOrder(step) if isinstance(part, InOrder) else step)
+        chain.append(step)
     return tuple(chain) if len(chain) > 1 else chain[0]
 
 
@@ -319,13 +297,13 @@ def compat_namespace() -> Any:
     return array_api_compat.torch
 
 
-def generic_kernel(formula: Callable[[Any, Any], Any], xp: Any) -> InOrder:
-    """A kernel that runs a generic ``formula(xp, x)`` on large blocks and copies each into the result."""
+def generic_kernel(formula: Callable[[Any, Any], Any], xp: Any) -> Kernel:
+    """A kernel that runs a generic ``formula(xp, x)`` on a block and copies it into the result."""
 
     def kernel(torch, x, out, scratch):
         out.copy_(formula(xp, x))
 
-    return InOrder(kernel)
+    return kernel
 
 
 def within(torch: Any, x: Any, low: float = -math.inf, high: float = math.inf) -> bool:

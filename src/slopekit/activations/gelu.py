@@ -93,33 +93,41 @@ class GELU(Generic):
     def _value_torch(self):
         if self.approximate == "tanh":
             return None
-        return (_erfc_argument_torch, _ERFC_IN_PLACE, self._value_from_erfc_torch)
+        return (_erfc_argument_torch, _ERFC_IN_PLACE, self._value_from_erfc_torch, _torch.Whole(self._fix_far_value))
 
     @property
     def _derivative_torch(self):
         if self.approximate == "tanh":
             return None
-        return (_erfc_and_exp_arguments_torch, _ERFC_AND_EXP_IN_PLACE, self._derivative_from_erfc_torch)
+        return (_erfc_and_exp_arguments_torch, _ERFC_AND_EXP_IN_PLACE, self._derivative_from_erfc_torch,
+                _torch.Whole(self._fix_far_derivative))
 
     def _value_from_erfc_torch(self, torch, z, out, scratch):
         t = torch.abs(z, out=scratch.get("t", z))
-        q = out.mul_(_tail_factor_torch(torch, t, scratch))  # Q = Phi(-|z|) <= 1/2
-        left = torch.mul(z, q, out=scratch.get("left", z))  # z Phi(z) for z < 0
-        q.neg_().add_(1.0).mul_(z)  # z (1 - Q) = z Phi(z) for z >= 0
+        q = out.mul_(_tail_factor_torch(torch, t, scratch))  # 2 Q, Q = Phi(-|z|) <= 1/2
+        left = torch.mul(z, q, out=scratch.get("left", z)).mul_(0.5)  # z Phi(z) for z < 0
+        torch.sub(z, left, out=out)  # z (1 - Q) = z Phi(z) for z >= 0
         torch.maximum(left, out, out=out)  # the right one of the two for either sign of z
-        _fix_far_torch(torch, z, t, out, self._far_value_torch)
+        _find_far_torch(torch, t, scratch)
 
     def _derivative_from_erfc_torch(self, torch, z, out, scratch):
         t = torch.abs(z, out=scratch.get("t", z))
-        q = out.mul_(_tail_factor_torch(torch, t, scratch))
+        q = out.mul_(_tail_factor_torch(torch, t, scratch)).mul_(0.5)  # Q
         rest = scratch.get("rest", z)
-        _normal.half_square_torch(torch, t, scratch.get("exponent", z), rest, scratch)
+        high, low = scratch.get("high", z), scratch.get("low", z)  # t's halves, from _tail_factor_torch
+        _normal.half_square_torch(torch, high, low, scratch.get("exponent", z), rest)
         w = scratch.whole("density").mul_(rest.neg_().add_(1.0))  # e^{-t^2/2} = e^{-exponent} (1 - rest)
-        w.mul_(_normal._INV_SQRT_2PI).mul_(t)  # |z| phi(z)
+        w.mul_(t).mul_(_normal._INV_SQRT_2PI)  # |z| phi(z)
         left = torch.sub(q, w, out=scratch.get("left", z))  # Phi(z) + z phi(z) for z < 0
         q.neg_().add_(1.0).add_(w)  # (1 - Q) + z phi(z) for z >= 0
         torch.where(torch.lt(z, 0, out=scratch.get("negative", z, torch.bool)), left, out, out=out)
-        _fix_far_torch(torch, z, t, out, self._far_derivative_torch)
+        _find_far_torch(torch, t, scratch)
+
+    def _fix_far_value(self, torch, z, out, shared):
+        _fix_far_torch(torch, z, out, shared, self._far_value_torch)
+
+    def _fix_far_derivative(self, torch, z, out, shared):
+        _fix_far_torch(torch, z, out, shared, self._far_derivative_torch)
 
     def _far_value_torch(self, torch, z):
         """The value where ``|z| > TORCH_FAR`` or NaN: float32 through float64, float64 generically."""
@@ -176,15 +184,16 @@ class GELU(Generic):
 
 def _erfc_argument_torch(torch, z, out, scratch):
     """The first step: erfc's argument fl(|z|/sqrt2) into ``out``."""
-    _normal.erfc_argument_torch(torch, torch.abs(z, out=scratch.get("t", z)), out, scratch)
+    _normal.erfc_argument_torch(torch, torch.abs(z, out=scratch.get("t", z)), out)
 
 
 def _erfc_and_exp_arguments_torch(torch, z, out, scratch):
     """The first step of the slope: erfc's argument into ``out``, exp's (-fl(z^2/2)) into the shared "density"."""
     t = torch.abs(z, out=scratch.get("t", z))
-    _normal.erfc_argument_torch(torch, t, out, scratch)
+    _normal.erfc_argument_torch(torch, t, out)
+    high, low = _normal.split_torch(torch, t, scratch)
     exponent = scratch.whole("density")
-    _normal.half_square_torch(torch, t, exponent, scratch.get("rest", z), scratch)
+    _normal.half_square_torch(torch, high, low, exponent, scratch.get("rest", z))
     exponent.neg_()
 
 
@@ -200,19 +209,28 @@ _ERFC_AND_EXP_IN_PLACE = _torch.Whole(_erfc_and_exp)
 
 
 def _tail_factor_torch(torch, t, scratch):
-    """(1 - d L(x))/2 for this block (x and its rounding error d recomputed as the first step made x)."""
-    x, d = scratch.get("x", t), scratch.get("d", t)
-    _normal.erfc_argument_torch(torch, t, x, scratch, d)
+    """1 - d L(x) for this block, x and its rounding error d recomputed as the first step made x
+    (t's halves are left in the scratch "high" and "low")."""
+    x, minus_d = scratch.get("x", t), scratch.get("minus_d", t)
+    _normal.erfc_argument_torch(torch, t, x)
+    high, low = _normal.split_torch(torch, t, scratch)
+    _normal.erfc_argument_error_torch(torch, t, x, high, low, minus_d)
     factor = scratch.get("factor", t)
-    _normal.tail_factor_torch(torch, x, d, factor)
+    _normal.tail_factor_torch(torch, x, minus_d, factor)
     return factor
 
 
-def _fix_far_torch(torch, z, t, out, far):
-    """The elements beyond `_normal.TORCH_FAR` (and NaN) of ``out`` from ``far``."""
-    limit = _normal.TORCH_FAR[z.element_size()]
-    if not _torch.within(torch, t, high=limit):  # some |z| beyond it, or a NaN: a few elements
-        index = torch.nonzero(torch.logical_not(t <= limit)).squeeze(1)
+def _find_far_torch(torch, t, scratch):
+    """Hand the block's elements beyond `_normal.TORCH_FAR` (and NaN) to the final step."""
+    limit = _normal.TORCH_FAR[t.element_size()]
+    if not _torch.within(torch, t, high=limit):
+        scratch.far(torch.nonzero(torch.logical_not(t <= limit)).squeeze(1))
+
+
+def _fix_far_torch(torch, z, out, shared, far):
+    """The final step: the elements the blocks found beyond `_normal.TORCH_FAR`, from ``far``, at once."""
+    if shared.far:
+        index = torch.cat(shared.far)
         out.index_copy_(0, index, far(torch, z.index_select(0, index)))
 
 
