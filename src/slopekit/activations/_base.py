@@ -53,10 +53,11 @@ class Activation:
     #: Whether the NumPy kernels are elementwise, so that large arrays may run in
     #: blocks on several threads. A kernel that mixes elements (softmax) sets False.
     _blockwise: ClassVar[bool] = True
-    #: The NumPy kernels (``"_value"``, ``"_derivative"``, ``"_from_output"``,
-    #: ``"_second"``) that are a pass or two of cheap ufuncs: for those, waking a
-    #: thread costs more than it saves until arrays outgrow the cache, so they
-    #: run in blocks from `LIGHT_BLOCKED_BYTES` on instead of `BLOCKED_FROM` elements.
+    #: The kernels (``"_value"``, ``"_derivative"``, ``"_from_output"``, ``"_second"``)
+    #: that are a pass or two of cheap operations with no temporaries: for those, waking
+    #: a thread costs more than it saves until arrays outgrow the cache, so the NumPy
+    #: ones run in blocks from `LIGHT_BLOCKED_BYTES` on instead of `BLOCKED_FROM`
+    #: elements, and the PyTorch ones on the whole tensor at once.
     _light_kernels: ClassVar[frozenset[str]] = frozenset()
     #: Why the output cannot determine the slope, for an activation whose slope never
     #: comes from its output (a sentence for error messages); None when it can. An
@@ -362,12 +363,22 @@ class Activation:
         as ``_from_output_backward_torch`` (or ``_derivative_backward_torch``).
         """
         fused = getattr(self, kernel + "_backward_torch", None)
-        return _torch.backward(fused or _torch.chain_rule(self._torch_kernel(kernel, xp)), d, c)
+        if fused is not None:
+            return _torch.backward(fused, d, c)
+        return _torch.backward(_torch.chain_rule(self._torch_kernel(kernel, xp)), d, c)
 
-    def _torch_kernel(self, kernel: str, xp: Any) -> Callable:
-        """The PyTorch engine's kernel: the activation's own ``*_torch`` one, else its generic formula."""
+    def _torch_kernel(self, kernel: str, xp: Any) -> Any:
+        """The PyTorch engine's kernel: the activation's own ``*_torch`` one, else its generic formula.
+
+        One of `_light_kernels` runs on the whole tensor at once: a pass or two with no
+        temporaries gains nothing from blocks, and each block would wait for PyTorch's threads.
+        """
         own = getattr(self, kernel + "_torch", None)
-        return own if own is not None else _torch.generic_kernel(getattr(self, kernel + "_xp"), xp)
+        if own is None:
+            return _torch.generic_kernel(getattr(self, kernel + "_xp"), xp)
+        if kernel in self._light_kernels and callable(own):
+            return _torch.whole(own)
+        return own
 
 
 # -- blocks: large arrays in cache-sized pieces, across the thread pool -----------------

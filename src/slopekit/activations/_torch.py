@@ -227,25 +227,32 @@ def backward(chain: Any, d: Any, c: Any) -> Any:
     return result
 
 
+def whole(kernel: Kernel) -> Whole:
+    """A block kernel that needs no temporaries, as one step on the whole tensor."""
+    return Whole(lambda torch, x, out, shared: kernel(torch, x, out, None))
+
+
 def chain_rule(slope: Any) -> Any:
     """The chain steps ``d * slope(c)`` from a slope kernel's steps: the slope into ``out``, then
-    times ``d`` (in the last block step, while the block is in the cache)."""
-    steps = list(_steps(slope))
-    if isinstance(steps[-1], Whole):
-        steps.append(lambda torch, c, out, temporaries: None)
+    times ``d`` in the last step (while a block is in the cache, or on the whole tensor)."""
+    steps = _steps(slope)
     chain: list[Any] = []
     for i, part in enumerate(steps):
-        if isinstance(part, Whole):
-            chain.append(Whole(lambda torch, d, c, out, shared, fn=part.fn: fn(torch, c, out, shared)))
-            continue
         last = i == len(steps) - 1
+        if isinstance(part, Whole):
+            def whole_step(torch, d, c, out, shared, fn=part.fn, last=last):
+                fn(torch, c, out, shared)
+                if last:
+                    out.mul_(d)
 
-        def step(torch, d, c, out, temporaries, fn=part, last=last):
-            fn(torch, c, out, temporaries)
-            if last:
-                out.mul_(d)
+            chain.append(Whole(whole_step))
+        else:
+            def block_step(torch, d, c, out, temporaries, fn=part, last=last):
+                fn(torch, c, out, temporaries)
+                if last:
+                    out.mul_(d)
 
-        chain.append(step)
+            chain.append(block_step)
     return tuple(chain) if len(chain) > 1 else chain[0]
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _params
+from . import _torch
 from ._base import Activation
 
 
@@ -91,7 +92,7 @@ def _step_torch(torch, x, at_zero_is_one: bool, out):
         torch.where(torch.isnan(x), x, out, out=out)
 
 
-def _lerp_torch(torch, h, slope, scratch):
+def _lerp_torch(torch, h, slope):
     """`_lerp_np` on PyTorch: {0, 1, NaN} to {slope, 1, NaN} in place, with the same roundings."""
     real = np.float32 if h.dtype == torch.float32 else np.float64
     one, s = real(1), real(slope)
@@ -99,7 +100,7 @@ def _lerp_torch(torch, h, slope, scratch):
     if rest + s == one:
         h.mul_(float(rest)).add_(float(s))
     else:
-        t = torch.mul(h, float(s), out=scratch.get("t", h))
+        t = torch.mul(h, float(s))
         t.neg_().add_(float(s))  # -t + s is s - t exactly
         h.add_(t)
 
@@ -188,7 +189,7 @@ class ReLU(Activation):
     def _derivative_torch(self, torch, z, out, scratch):
         _step_torch(torch, z, self.at_zero == 1.0, out)
         if self.at_zero not in (0.0, 1.0):
-            out.masked_fill_(torch.eq(z, 0, out=scratch.get("zero", z, torch.bool)), self.at_zero)
+            out.masked_fill_(z == 0, self.at_zero)
 
     def _from_output_torch(self, torch, a, out, scratch):
         _step_torch(torch, a, False, out)
@@ -303,14 +304,27 @@ class LeakyReLU(Activation):
 
     def _derivative_torch(self, torch, z, out, scratch):
         s, c = self.slope, self.at_zero
-        zero = torch.eq(z, 0, out=scratch.get("zero", z, torch.bool)) if c not in (s, 1.0) else None
+        zero = z == 0 if c not in (s, 1.0) else None
         _step_torch(torch, z, c == 1.0 and s != 1.0, out)
-        _lerp_torch(torch, out, s, scratch)
+        _lerp_torch(torch, out, s)
         if zero is not None:
             out.masked_fill_(zero, c)
 
     def _from_output_torch(self, torch, a, out, scratch):
         self._derivative_torch(torch, a, out, scratch)
+
+    @property
+    def _from_output_backward_torch(self):
+        """PyTorch's own leaky_relu_backward (da where a > 0, slope da elsewhere: the same products)
+        where its slope at 0 is this one's; NaN in ``a`` patched to NaN, as the step gives."""
+        if self.at_zero != self.slope:
+            return None
+        return _torch.Whole(self._aten_backward_torch)
+
+    def _aten_backward_torch(self, torch, da, a, out, shared):
+        torch.ops.aten.leaky_relu_backward.grad_input(da, a, self.slope, False, grad_input=out)
+        if a.shape[0] and bool(torch.isnan(torch.amin(a))):
+            torch.where(torch.isnan(a), a, out, out=out)
 
     def _second_torch(self, torch, z, out, scratch):
         _zero_torch(torch, z, out)

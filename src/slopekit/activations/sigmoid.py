@@ -134,8 +134,8 @@ class Sigmoid(Activation):
         torch.mul(a, -1.0, out=out).add_(1.0)  # -a + 1 is 1 - a exactly
         out.mul_(a)
 
-    def _from_output_backward_torch(self, torch, da, a, out, scratch):
-        torch.ops.aten.sigmoid_backward.grad_input(da, a, grad_input=out)  # da (1 - a) a, PyTorch's kernel
+    _from_output_backward_torch = _torch.Whole(  # da (1 - a) a, PyTorch's own kernel, in one pass
+        lambda torch, da, a, out, shared: torch.ops.aten.sigmoid_backward.grad_input(da, a, grad_input=out))
 
     # Generic kernels: the same math on the Python array API.
     def _value_xp(self, xp, z):

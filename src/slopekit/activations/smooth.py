@@ -431,7 +431,11 @@ class SiLU(_Generic):
     # PyTorch kernels (``_torch.py``): z sigma(z) from PyTorch's sigmoid, which is accurate while
     # sigma(z) is a normal number; elements in the far tail (and inf for the slope, where z sigma(-z)
     # is inf * 0) take the generic formula.
-    def _value_torch(self, torch, z, out, scratch):
+    @property
+    def _value_torch(self):
+        return _torch.Whole(self._value_whole_torch)  # two passes, no temporaries: no blocks
+
+    def _value_whole_torch(self, torch, z, out, shared):
         torch.sigmoid(z, out=out).mul_(z)
         low = _exp_tail_threshold(z.element_size())
         if not _torch.within(torch, z, low=low):

@@ -100,7 +100,7 @@ class _AlongAxis(Generic):
         axis = _axis(f"{self.name}.backward", c, self.axis)
         if xp is not np and _torch.namespace_is_torch(xp) and _torch.usable(d, c):
             a = c if kernel == "_from_output" else self._run_torch("_value", xp, c)
-            return _torch.vjp_rows(self._vjp_torch, d, a, axis)
+            return _torch.vjp_rows(_torch.Whole(self._vjp_torch), d, a, axis)
         return self._vjp(xp, d, c if kernel == "_from_output" else self._value_xp(xp, c), axis)
 
     # -- the PyTorch engine: blocks of whole rows along the axis (``_torch.run_rows``) -------------
@@ -169,8 +169,8 @@ class Softmax(_AlongAxis):
         return a * (da - xp.sum(da * a, axis=axis, keepdims=True))
 
     @staticmethod
-    def _vjp_torch(torch, da, a, out, scratch):
-        """`_vjp` on a block of rows: a (da - sum(da a)), PyTorch's own kernel for it."""
+    def _vjp_torch(torch, da, a, out, shared):
+        """`_vjp` on rows (the axis last): a (da - sum(da a)), PyTorch's own kernel for it."""
         torch.ops.aten._softmax_backward_data.out(da, a, 1, a.dtype, grad_input=out)
 
     # Steps of the value on blocks of rows: z - m, exp on the whole tensor, then the rest.
@@ -255,6 +255,6 @@ class LogSoftmax(_AlongAxis):
         return da - xp.exp(a) * xp.sum(da, axis=axis, keepdims=True)
 
     @staticmethod
-    def _vjp_torch(torch, da, a, out, scratch):
-        """`_vjp` on a block of rows: da - exp(a) sum(da), PyTorch's own kernel for it."""
+    def _vjp_torch(torch, da, a, out, shared):
+        """`_vjp` on rows (the axis last): da - exp(a) sum(da), PyTorch's own kernel for it."""
         torch.ops.aten._log_softmax_backward_data.out(da, a, 1, a.dtype, out=out)
