@@ -12,7 +12,10 @@ the activation's kernels on it in blocks, as the NumPy engine does:
   result into ``out`` with PyTorch's in-place operations and its own special
   functions (``torch.special.erfc``, ``torch.sigmoid``); ``z`` and ``out`` are
   1-d contiguous blocks that never overlap, ``z`` is the caller's and is only
-  read, and `Scratch` hands out block-sized temporaries;
+  read, and `Scratch` hands out block-sized temporaries. A kernel may instead
+  be a `Whole` step or a tuple of steps (block kernels and `Whole` steps, run
+  in turn over the whole tensor); ``_from_output_backward_torch`` (or
+  ``_derivative_backward_torch``) is a fused chain rule ``d * slope(c)``;
 * a kernel an activation does not write runs its generic formula on each
   block (same bits as the generic path: the formulas are elementwise).
 
@@ -35,9 +38,9 @@ only when a torch tensor reaches it.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import math
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -62,7 +65,8 @@ def usable(*tensors: Any) -> bool:
     if torch.compiler.is_compiling():
         return False
     grad = torch.is_grad_enabled()
-    wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    # torch.func's grad and vmap wrap their tensors; PyTorch has no public test for that
+    wrapped = getattr(getattr(torch._C, "_functorch", None), "is_functorch_wrapped_tensor", None)
     for x in tensors:
         if x.dtype not in (torch.float32, torch.float64) or x.layout != torch.strided:
             return False
@@ -106,10 +110,10 @@ class Scratch:
             self.buffers[key, dtype, self.size] = view
         return view
 
-    def far(self, index: Any) -> None:
+    def defer(self, index: Any) -> None:
         """Hand this block's ``index`` (positions within the block) of elements that a final step
-        fixes to the call (`Shared.far`)."""
-        self.shared.far.append(index.add_(self.block.start))
+        computes otherwise to the call (`Shared.deferred`)."""
+        self.shared.deferred.append(index.add_(self.block.start))
 
 
 class Shared:
@@ -119,12 +123,12 @@ class Shared:
     result itself holds one, these the others.
     """
 
-    __slots__ = ("like", "buffers", "far")
+    __slots__ = ("like", "buffers", "deferred")
 
     def __init__(self, like: Any):
         self.like, self.buffers = like, {}
-        #: Positions that blocks found a final `Whole` step must fix (`Scratch.far`).
-        self.far: list[Any] = []
+        #: Positions whose elements the blocks left to a final `Whole` step (`Scratch.defer`).
+        self.deferred: list[Any] = []
 
     def get(self, key: str) -> Any:
         """The whole-size temporary ``key``, of the result's dtype and device."""
@@ -134,7 +138,7 @@ class Shared:
         return buf
 
 
-_kept = threading.local()
+_kept = _thread._local()  # as _threads.py: `threading` loads only with the pool
 
 
 @contextlib.contextmanager
@@ -155,8 +159,6 @@ def scratch(torch: Any, size: int, device: Any) -> Iterator[Scratch]:
 
 #: A block step ``kernel(torch, x, out, scratch)``: a result from ``x`` into ``out``.
 Kernel = Callable[[Any, Any, Any, Scratch], None]
-#: ``chain(torch, d, c, out, scratch)``: the chain rule's ``d * slope(c)`` into ``out``.
-ChainKernel = Callable[[Any, Any, Any, Any, Scratch], None]
 
 
 def _flat(x: Any) -> Any:

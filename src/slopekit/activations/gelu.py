@@ -15,6 +15,8 @@ _CUBIC = 0.044715
 #: z * Phi(z) has underflowed to 0 below -_CLIP: clipping there avoids inf * 0 = NaN at +-inf.
 _CLIP = 1e5
 _APPROXIMATIONS = ("none", "tanh")
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class GELU(Generic):
         high, low = scratch.get("high", z), scratch.get("low", z)  # t's halves, from _tail_factor_torch
         _normal.half_square_torch(torch, high, low, scratch.get("exponent", z), rest)
         w = scratch.whole("density").mul_(rest.neg_().add_(1.0))  # e^{-t^2/2} = e^{-exponent} (1 - rest)
-        w.mul_(t).mul_(_normal._INV_SQRT_2PI)  # |z| phi(z)
+        w.mul_(t).mul_(_INV_SQRT_2PI)  # |z| phi(z)
         left = torch.sub(q, w, out=scratch.get("left", z))  # Phi(z) + z phi(z) for z < 0
         q.neg_().add_(1.0).add_(w)  # (1 - Q) + z phi(z) for z >= 0
         torch.where(torch.lt(z, 0, out=scratch.get("negative", z, torch.bool)), left, out, out=out)
@@ -135,7 +137,7 @@ class GELU(Generic):
             return self._value_xp(_torch.compat_namespace(), z)
         wide = z.double()
         t = wide.abs().clamp_(max=_CLIP)
-        q = torch.special.erfc(t * _normal._SQRT_HALF).mul_(0.5)  # argument error 2^-53 t^2: fine here
+        q = torch.special.erfc(t * _SQRT_HALF).mul_(0.5)  # argument error 2^-53 t^2: fine here
         return torch.where(wide < 0, q.mul_(-t), (1 - q).mul_(wide)).float()
 
     def _far_derivative_torch(self, torch, z):
@@ -144,8 +146,8 @@ class GELU(Generic):
             return self._derivative_xp(_torch.compat_namespace(), z)
         wide = z.double()
         t = wide.abs().clamp_(max=_CLIP)
-        q = torch.special.erfc(t * _normal._SQRT_HALF).mul_(0.5)
-        w = torch.exp(t * t * -0.5).mul_(_normal._INV_SQRT_2PI * t)  # t^2 exact in float64
+        q = torch.special.erfc(t * _SQRT_HALF).mul_(0.5)
+        w = torch.exp(t * t * -0.5).mul_(_INV_SQRT_2PI * t)  # t^2 exact in float64
         return torch.where(wide < 0, q - w, (1 - q).add_(w)).float()
 
     def _value_xp(self, xp, z):
@@ -224,13 +226,13 @@ def _find_far_torch(torch, t, scratch):
     """Hand the block's elements beyond `_normal.TORCH_FAR` (and NaN) to the final step."""
     limit = _normal.TORCH_FAR[t.element_size()]
     if not _torch.within(torch, t, high=limit):
-        scratch.far(torch.nonzero(torch.logical_not(t <= limit)).squeeze(1))
+        scratch.defer(torch.nonzero(torch.logical_not(t <= limit)).squeeze(1))
 
 
 def _fix_far_torch(torch, z, out, shared, far):
     """The final step: the elements the blocks found beyond `_normal.TORCH_FAR`, from ``far``, at once."""
-    if shared.far:
-        index = torch.cat(shared.far)
+    if shared.deferred:
+        index = torch.cat(shared.deferred)
         out.index_copy_(0, index, far(torch, z.index_select(0, index)))
 
 
