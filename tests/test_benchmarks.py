@@ -26,11 +26,22 @@ def run(script, *args):
     ("mlp.py", ["--samples", "300", "--repeat", "1", "--no-sklearn"], ["matmuls", "slopekit", "goal: at most 1.25×"]),
     ("course.py", ["--iterations", "20", "--repeat", "1"], ["slopekit", "numpy (course)", "goal:"]),
     ("handoff.py", ["--repeat", "3"], ["round trip to a pool thread", "exp 1e6 float64"]),
+    ("torch_activations.py", ["--sizes", "1000", "--repeat", "2", "--dtypes", "float32,float64"],
+     ["torch", "goal"]),
 ])
 def test_a_benchmark_script_runs_and_prints_its_table(script, args, expected):
     out = run(script, *args)
     for text in expected:
         assert text in out, f"{script}: {text!r} not in its output:\n{out}"
+
+
+def test_the_torch_benchmark_measures_every_activation_and_call():
+    pytest.importorskip("torch")
+    out = run("torch_activations.py", "--sizes", "1000", "--repeat", "2")
+    for text in ("sigmoid(z)", "gelu.backward(da, z=z)", "silu.backward(da, z=z)", "softmax.backward(da, a=a)",
+                 "leaky_relu.backward(da, a=a)", "goals met:"):
+        assert text in out, text
+    assert "warning:" not in out, out  # slopekit and PyTorch agree on every row
 
 
 def test_goals_prints_the_whole_goal_table():

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import _arrays, _threads
+from . import _torch
 
 
 class Activation:
@@ -52,11 +53,17 @@ class Activation:
     #: Whether the NumPy kernels are elementwise, so that large arrays may run in
     #: blocks on several threads. A kernel that mixes elements (softmax) sets False.
     _blockwise: ClassVar[bool] = True
-    #: The NumPy kernels (``"_value"``, ``"_derivative"``, ``"_from_output"``,
-    #: ``"_second"``) that are a pass or two of cheap ufuncs: for those, waking a
-    #: thread costs more than it saves until arrays outgrow the cache, so they
-    #: run in blocks from `LIGHT_BLOCKED_BYTES` on instead of `BLOCKED_FROM` elements.
+    #: The kernels (``"_value"``, ``"_derivative"``, ``"_from_output"``, ``"_second"``)
+    #: that are a pass or two of cheap operations with no temporaries: for those, waking
+    #: a thread costs more than it saves until arrays outgrow the cache, so the NumPy
+    #: ones run in blocks from `LIGHT_BLOCKED_BYTES` on instead of `BLOCKED_FROM`
+    #: elements, and the PyTorch ones on the whole tensor at once.
     _light_kernels: ClassVar[frozenset[str]] = frozenset()
+    #: Why the output cannot determine the slope, for an activation whose slope never
+    #: comes from its output (a sentence for error messages); None when it can. An
+    #: activation for which that depends on its parameters overrides
+    #: `has_derivative_from_output` and `_no_shortcut_reason` instead.
+    _no_shortcut: ClassVar[str | None] = None
 
     # -- what a subclass may override -------------------------------------------------
 
@@ -66,10 +73,11 @@ class Activation:
 
         When False, `derivative_from_output` raises and `backward` needs ``z``.
         """
-        return True
+        return self._no_shortcut is None
 
-    def _no_shortcut_reason(self) -> str:  # pragma: no cover - overridden where needed
-        return "its output does not determine its slope"
+    def _no_shortcut_reason(self) -> str:
+        """The sentence that says why `derivative_from_output` is refused."""
+        return self._no_shortcut or "its output does not determine its slope"
 
     # -- the public interface -----------------------------------------------------------
 
@@ -179,7 +187,7 @@ class Activation:
         if d_in.xp is not None:
             xp = d_in.xp
             dtype = xp.result_type(d.dtype, c.dtype)
-            dz = self._backward_xp(kernel, xp, xp.astype(d, dtype), xp.astype(c, dtype))
+            dz = self._backward_xp(kernel, xp, xp.astype(d, dtype, copy=False), xp.astype(c, dtype, copy=False))
             return _arrays.xp_store(dz, out, who)
         dtype = np.result_type(d.dtype, c.dtype)
         d, c = d.astype(dtype, copy=False), c.astype(dtype, copy=False)
@@ -287,8 +295,8 @@ class Activation:
         """The number of elements from which ``kernel`` runs in blocks across the thread pool."""
         if not self._blockwise:
             return _NEVER
-        if kernel in self._light_kernels:  # one pass: on one thread, blocks only add calls (relu float64
-            # 1e7: 12-13 ms in blocks against 8 ms whole, measured with benchmarks/activations.py --threads 1)
+        if kernel in self._light_kernels:  # a pass or two: on one thread, blocks only add calls
+            # (docs/performance.md, "The block settings")
             return _NEVER if _threads.get_num_threads() == 1 else LIGHT_BLOCKED_BYTES // dtype.itemsize
         return BLOCKED_FROM
 
@@ -327,33 +335,67 @@ class Activation:
 
     def _backward_xp(self, kernel: str, xp: Any, d: Any, c: Any) -> Any:
         """The generic chain rule: ``d * slope(c)`` (``d`` and ``c`` of one dtype)."""
+        if _torch.namespace_is_torch(xp) and _torch.usable(d, c):
+            return self._backward_torch(kernel, xp, d, c)
         return d * self._run_xp(kernel, xp, c)
 
     def _run_xp(self, kernel: str, xp: Any, x: Any) -> Any:
-        """Run a generic kernel; narrow floats compute in float32."""
+        """Run a kernel on a non-NumPy array; narrow floats compute in float32.
+
+        PyTorch tensors go to the PyTorch engine (``_torch.py``) where it
+        applies; everything else runs the generic formula.
+        """
         work = _arrays.xp_compute_dtype(xp, x.dtype)
-        if work == x.dtype:
-            return getattr(self, kernel + "_xp")(xp, x)
-        return xp.astype(getattr(self, kernel + "_xp")(xp, xp.astype(x, work)), x.dtype)
+        if work != x.dtype:
+            return xp.astype(self._run_xp(kernel, xp, xp.astype(x, work)), x.dtype)
+        if _torch.namespace_is_torch(xp) and _torch.usable(x):
+            return self._run_torch(kernel, xp, x)
+        return getattr(self, kernel + "_xp")(xp, x)
+
+    def _run_torch(self, kernel: str, xp: Any, x: Any) -> Any:
+        """The PyTorch engine for an elementwise activation: its kernel in blocks (`_torch.run`)."""
+        return _torch.run(self._torch_kernel(kernel, xp), x)
+
+    def _backward_torch(self, kernel: str, xp: Any, d: Any, c: Any) -> Any:
+        """The PyTorch engine's chain rule: ``d * slope(c)`` block by block (`_torch.backward`).
+
+        An activation whose chain rule PyTorch computes in one pass supplies it
+        as ``_from_output_backward_torch`` (or ``_derivative_backward_torch``).
+        """
+        fused = getattr(self, kernel + "_backward_torch", None)
+        if fused is not None:
+            return _torch.backward(fused, d, c)
+        return _torch.backward(_torch.chain_rule(self._torch_kernel(kernel, xp)), d, c)
+
+    def _torch_kernel(self, kernel: str, xp: Any) -> Any:
+        """The PyTorch engine's kernel: the activation's own ``*_torch`` one, else its generic formula.
+
+        One of `_light_kernels` runs on the whole tensor at once: a pass or two with no
+        temporaries gains nothing from blocks, and each block would wait for PyTorch's threads.
+        """
+        own = getattr(self, kernel + "_torch", None)
+        if own is None:
+            return _torch.generic_kernel(getattr(self, kernel + "_xp"), xp)
+        if kernel in self._light_kernels and callable(own):
+            return _torch.whole(own)
+        return own
 
 
 # -- blocks: large arrays in cache-sized pieces, across the thread pool -----------------
 
 #: The most elements per block. Each NumPy call on a block releases the GIL for
-#: its loop; blocks much smaller than this make the threads queue for the GIL
-#: between calls (measured: 2^15-element blocks ran no faster on two threads
-#: than on one), while a block's arrays (1 MiB each in float32) still stay in
-#: the cache, so multi-pass kernels do not stream main memory pass after pass.
+#: its loop; much smaller blocks make the threads queue for the GIL between
+#: calls, so that two threads run no faster than one, while a block's arrays
+#: (1 MiB each in float32) still stay in the cache, so multi-pass kernels do
+#: not stream main memory pass after pass. The measurements behind this and the
+#: two settings below: docs/performance.md, "The block settings".
 BLOCK = 1 << 18
 #: Arrays with fewer elements run in one piece on the calling thread; larger
 #: ones in at least as many blocks as threads.
 BLOCKED_FROM = 1 << 17
 #: The same, in bytes, for an activation's `_light_kernels`. Waking a pool thread
-#: and waiting for it costs some 40-150 us on this class of machine, about what
-#: a cheap pass over 1e6 float32 elements held in the L3 cache costs (measured:
-#: relu on 1e6 float32 0.27 ms in one piece, 0.47 ms in blocks on two threads);
-#: beyond a few MiB two threads pay (1e6 float64, 8 MB: 0.40 against 0.66 ms;
-#: 1e7 float32: 3.1 against 5.3 ms).
+#: and waiting for it costs about what a cheap pass over an array held in the
+#: cache costs, so below a few MiB one thread is faster; beyond, two threads pay.
 LIGHT_BLOCKED_BYTES = 6 << 20
 _NEVER = 1 << 62
 
@@ -472,14 +514,14 @@ class _Scratch:
 _PLAIN, _COPY, _NARROW = 0, 1, 2
 
 
-def _mode(x: np.ndarray, same: bool) -> int:
+def _block_mode(x: np.ndarray, same: bool) -> int:
     if x.dtype == np.float16:
         return _NARROW
     return _COPY if same else _PLAIN
 
 
 def _kernel_block(fn, xb: np.ndarray, rb: np.ndarray, mode: int, scratch: _Scratch) -> None:
-    """`_run_whole` for one block, the input copied to scratch first where `_mode` says so."""
+    """`_run_whole` for one block, the input copied to scratch first where `_block_mode` says so."""
     if mode == _PLAIN:
         fn(xb, rb)
     elif mode == _COPY:
@@ -494,7 +536,7 @@ def _kernel_block(fn, xb: np.ndarray, rb: np.ndarray, mode: int, scratch: _Scrat
 def _run_blocks(fn, x: np.ndarray, result: np.ndarray) -> None:
     """`_run_whole` block by block across the thread pool: the same result, bit for bit."""
     x, same = _unshared(x, result)
-    mode = _mode(x, same)
+    mode = _block_mode(x, same)
     (xv, rv), rows = _layout(x, result)
     rest = xv.shape[1:]
 
@@ -512,7 +554,7 @@ def _backward_blocks(fn, d: np.ndarray, c: np.ndarray, result: np.ndarray) -> No
     d, d_same = _unshared(d, result)
     c, c_same = _unshared(c, result)
     aliased = d_same or c_same  # then the slope goes to scratch, not into the result
-    mode = _mode(c, False)
+    mode = _block_mode(c, False)
     (dv, cv, rv), rows = _layout(d, c, result)
     rest, dtype = dv.shape[1:], dv.dtype
 

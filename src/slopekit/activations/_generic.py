@@ -21,23 +21,23 @@ class Generic(Activation):
     _np_errstate: ClassVar[dict[str, str]] = {}
     _np_float64: ClassVar[bool] = False
 
-    def _np(self, formula, x, out):
+    def _run_formula_np(self, formula, x, out):
         if self._np_float64 and x.dtype != np.float64:
             x = x.astype(np.float64)
         with np.errstate(**self._np_errstate):
             np.copyto(out, formula(np, x), casting="same_kind")
 
     def _value_np(self, z, out):
-        self._np(self._value_xp, z, out)
+        self._run_formula_np(self._value_xp, z, out)
 
     def _derivative_np(self, z, out):
-        self._np(self._derivative_xp, z, out)
+        self._run_formula_np(self._derivative_xp, z, out)
 
     def _from_output_np(self, a, out):
-        self._np(self._from_output_xp, a, out)
+        self._run_formula_np(self._from_output_xp, a, out)
 
     def _second_np(self, z, out):
-        self._np(self._second_xp, z, out)
+        self._run_formula_np(self._second_xp, z, out)
 
     def _from_output_xp(self, xp, a):  # pragma: no cover - guarded by has_derivative_from_output
         raise NotImplementedError

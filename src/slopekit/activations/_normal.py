@@ -176,3 +176,66 @@ def pdf(xp, z):
 
 def _dtype_key(xp, z):
     return np.dtype(np.float64) if z.dtype == xp.float64 else np.dtype(np.float32)
+
+
+# -- PyTorch: the upper tail and the density from torch.special.erfc and exp, in place -----------
+#
+# Q(t) = Phi(-t) = erfc(t/sqrt2)/2 costs one call of PyTorch's erfc, accurate to about an ulp,
+# but t/sqrt2 rounds, and erfc amplifies a relative error in its argument about t^2 times (50
+# ulps at t = 10 in float32). So x = fl(t/sqrt2) and its rounding error d = t/sqrt2 - x are
+# kept (Dekker's exact product, in the dtype itself), and erfc(x + d) is erfc(x) (1 - d L(x))
+# to first order, L = -(log erfc)' ~ 2x + 1/(x + sqrt(pi)/2) (exact at 0 and as x grows,
+# within 4% between, where d L is a fraction of an ulp anyway). The density e^{-t^2/2} has the
+# same problem in t^2, solved the same way: t^2/2 = H + R exactly, e^{-t^2/2} = e^{-H} (1 - R).
+# Both hold while the results are normal numbers: up to `TORCH_FAR` (by element size). erfc
+# and exp run once on the whole tensor (`_torch.Whole`); the steps before and after them run
+# on blocks.
+
+#: By element size: the largest t for which Q(t) and phi(t) are normal numbers with a margin
+#: (Q(t) turns subnormal near t = 13.0 in float32 and 37.5 in float64).
+TORCH_FAR = {4: 12.5, 8: 37.0}
+_SQRT_HALF = 0.7071067811865476  # fl64(1/sqrt 2)
+#: By element size: 1/sqrt2 rounded to the dtype; its high half (12 significant bits in
+#: float32, 26 in float64) and the rest of 1/sqrt2 beyond it; and Veltkamp's constant 2^s + 1,
+#: which splits a number of the dtype into two halves whose products with the high half are exact.
+_SQRT_HALF_PARTS = {
+    4: (0.7071067690849304, 0.70703125, 7.553118484793231e-05, 4097.0),
+    8: (0.7071067811865476, 0.7071067839860916, -2.799544089368687e-09, 134217729.0),
+}
+_HALF_SQRT_PI = 0.886226925452758  # sqrt(pi)/2, where -(log erfc)' = 2x + 1/(x + sqrt(pi)/2) is exact at 0
+
+
+def split_torch(torch, x, scratch):
+    """Veltkamp: ``(high, low)`` with ``x = high + low`` exactly, each half the dtype's significand."""
+    high, low = scratch.get("high", x), scratch.get("low", x)
+    torch.mul(x, _SQRT_HALF_PARTS[x.element_size()][3], out=high)
+    torch.sub(high, x, out=low)
+    high.sub_(low)  # s - (s - x)
+    torch.sub(x, high, out=low)
+    return high, low
+
+
+def erfc_argument_torch(torch, t, x):
+    """erfc's argument x = fl(t/sqrt2) into ``x``."""
+    torch.mul(t, _SQRT_HALF_PARTS[t.element_size()][0], out=x)
+
+
+def erfc_argument_error_torch(torch, t, x, high, low, minus_d):
+    """``-d``, d = t/sqrt2 - x the rounding error of `erfc_argument_torch`, from t's halves (Dekker)."""
+    _, high_c, rest_c, _ = _SQRT_HALF_PARTS[t.element_size()]
+    torch.mul(high, -high_c, out=minus_d).add_(x)  # x - high high_c, exact
+    minus_d.add_(low, alpha=-high_c).add_(t, alpha=-rest_c)  # the small terms, rounded
+
+
+def tail_factor_torch(torch, x, minus_d, factor):
+    r"""Write :math:`1 - d L(x)` into ``factor``: then Q(t) = erfc(x) times it, halved."""
+    torch.add(x, _HALF_SQRT_PI, out=factor).reciprocal_().add_(x, alpha=2.0)  # ~ L(x)
+    factor.mul_(minus_d).add_(1.0)
+
+
+def half_square_torch(torch, high, low, exponent, rest):
+    """t^2/2 = exponent + rest exactly (to the rounding of ``rest``), from t's halves; uses up ``high``."""
+    torch.mul(high, low, out=rest).add_(torch.mul(low, low, out=exponent), alpha=0.5)  # small
+    high.mul_(high).mul_(0.5)  # exact
+    torch.add(high, rest, out=exponent)
+    rest.add_(high.sub_(exponent))  # (high^2/2 - exponent) is exact

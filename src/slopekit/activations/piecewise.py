@@ -163,12 +163,7 @@ class HardSigmoid(Activation):
     name = "hard_sigmoid"
     kinks = (-3.0, 3.0)
 
-    @property
-    def has_derivative_from_output(self) -> bool:
-        return False
-
-    def _no_shortcut_reason(self):
-        return "z/6 + 1/2 rounds to 0 or 1 just inside (-3, 3), so an output of 0 or 1 does not tell the slope"
+    _no_shortcut = "z/6 + 1/2 rounds to 0 or 1 just inside (-3, 3), so an output of 0 or 1 does not tell the slope"
 
     def _value_np(self, z, out):
         np.divide(z, 6.0, out=out)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _params
+from . import _torch
 from ._base import Activation
 
 
@@ -41,10 +42,9 @@ def _relu_np(z, out):
 
     NumPy's ``maximum`` has no SIMD loop for a scalar operand, so the arrays
     are compared, in chunks, against a cached array of zeros that stays in the
-    cache: 2.4x faster than the scalar 0 on 1e6 float32 elements here, 1.4x
-    on float64, the same bits. Beyond the cache (`_SCALAR_FROM_BYTES`) the
-    loop is bound by memory and the scalar form, one stream fewer, is faster
-    (1e7 float64 on one thread: 4.9 against 6.4 ms).
+    cache: the same bits, several times faster in cache. Beyond the cache
+    (`_SCALAR_FROM_BYTES`) the loop is bound by memory and the scalar form, one
+    stream fewer, is faster (docs/performance.md, "The block settings").
     """
     if z.nbytes > _SCALAR_FROM_BYTES:
         np.maximum(z, 0, out=out)
@@ -59,7 +59,7 @@ def _relu_np(z, out):
 
 #: Elements per chunk of `_relu_np` (512 KiB of float32 zeros, 1 MiB of float64: within L2).
 _CHUNK = 1 << 17
-#: From this many bytes on, `_relu_np` uses the scalar 0 (measured in its docstring).
+#: From this many bytes on, `_relu_np` uses the scalar 0 (see its docstring).
 _SCALAR_FROM_BYTES = 16 << 20
 _ZEROS: dict[np.dtype, np.ndarray] = {}
 
@@ -83,6 +83,31 @@ def _zero_np(z, out):
     """0 everywhere, NaN where ``z`` is NaN (the second derivative of a piecewise-linear g)."""
     np.sign(z, out=out)
     np.subtract(out, out, out=out)
+
+
+def _step_torch(torch, x, at_zero_is_one: bool, out):
+    """`_step_np` on PyTorch: one comparison pass, a NaN patch only where a reduction finds one."""
+    (torch.ge if at_zero_is_one else torch.gt)(x, 0, out=out)
+    if x.shape[0] and bool(torch.isnan(torch.amin(x))):  # amin propagates NaN
+        torch.where(torch.isnan(x), x, out, out=out)
+
+
+def _lerp_torch(torch, h, slope):
+    """`_lerp_np` on PyTorch: {0, 1, NaN} to {slope, 1, NaN} in place, with the same roundings."""
+    real = np.float32 if h.dtype == torch.float32 else np.float64
+    one, s = real(1), real(slope)
+    rest = one - s
+    if rest + s == one:
+        h.mul_(float(rest)).add_(float(s))
+    else:
+        t = torch.mul(h, float(s))
+        t.neg_().add_(float(s))  # -t + s is s - t exactly
+        h.add_(t)
+
+
+def _zero_torch(torch, z, out):
+    """`_zero_np` on PyTorch: 0 everywhere, NaN where ``z`` is NaN (PyTorch's sign(NaN) is 0, its clamp keeps NaN)."""
+    torch.clamp(z, min=0.0, max=0.0, out=out)
 
 
 def _step_xp(xp, x, at_zero):
@@ -157,6 +182,20 @@ class ReLU(Activation):
 
     def _second_np(self, z, out):
         _zero_np(z, out)
+
+    def _value_torch(self, torch, z, out, scratch):
+        torch.clamp(z, min=0.0, out=out)  # NaN stays NaN
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        _step_torch(torch, z, self.at_zero == 1.0, out)
+        if self.at_zero not in (0.0, 1.0):
+            out.masked_fill_(z == 0, self.at_zero)
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        _step_torch(torch, a, False, out)
+
+    def _second_torch(self, torch, z, out, scratch):
+        _zero_torch(torch, z, out)
 
     def _value_xp(self, xp, z):
         return xp.where(z < 0, xp.zeros_like(z), z)
@@ -255,6 +294,40 @@ class LeakyReLU(Activation):
 
     def _second_np(self, z, out):
         _zero_np(z, out)
+
+    def _value_torch(self, torch, z, out, scratch):
+        if self.slope == 0.0:
+            torch.clamp(z, min=0.0, out=out)
+            return
+        torch.mul(z, self.slope, out=out)
+        (torch.maximum if self.slope <= 1.0 else torch.minimum)(out, z, out=out)  # as _value_np
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        s, c = self.slope, self.at_zero
+        zero = z == 0 if c not in (s, 1.0) else None
+        _step_torch(torch, z, c == 1.0 and s != 1.0, out)
+        _lerp_torch(torch, out, s)
+        if zero is not None:
+            out.masked_fill_(zero, c)
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        self._derivative_torch(torch, a, out, scratch)
+
+    @property
+    def _from_output_backward_torch(self):
+        """PyTorch's own leaky_relu_backward (da where a > 0, slope da elsewhere: the same products)
+        where its slope at 0 is this one's; NaN in ``a`` patched to NaN, as the step gives."""
+        if self.at_zero != self.slope:
+            return None
+        return _torch.Whole(self._aten_backward_torch)
+
+    def _aten_backward_torch(self, torch, da, a, out, shared):
+        torch.ops.aten.leaky_relu_backward.grad_input(da, a, self.slope, False, grad_input=out)
+        if a.shape[0] and bool(torch.isnan(torch.amin(a))):
+            torch.where(torch.isnan(a), a, out, out=out)
+
+    def _second_torch(self, torch, z, out, scratch):
+        _zero_torch(torch, z, out)
 
     def _value_xp(self, xp, z):
         below = xp.zeros_like(z) if self.slope == 0.0 else z * self.slope

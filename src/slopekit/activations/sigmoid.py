@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _torch
 from ._base import Activation
 
 
@@ -25,6 +26,25 @@ def _e_over_one_plus_e(z, out, den):
 #: Where sigmoid's value path caps z: e^40 is finite in every dtype and sigmoid(40)
 #: rounds to 1 in float64 (from z = 37) and so in float32 and float16.
 _CAP = 40.0
+#: By element size: below this z, e^-z overflows (or nearly) in PyTorch's sigmoid, which then
+#: returns 0 where sigmoid(z) is a nonzero subnormal; there sigmoid(z) is e^z to the last bit.
+_TORCH_EXP_TAIL = {4: -87.0, 8: -708.0}
+
+
+def _sigmoid_torch(torch, z, out):
+    """PyTorch's 1 / (1 + e^-z), accurate to about an ulp until e^-z overflows; below that,
+    where sigmoid(z) is a subnormal number or 0, it is e^z to the last bit."""
+    torch.sigmoid(z, out=out)
+    tail = _TORCH_EXP_TAIL[z.element_size()]
+    if not _torch.within(torch, z, low=tail):
+        index = torch.nonzero(z < tail).squeeze(1)
+        out.index_copy_(0, index, torch.exp(z.index_select(0, index)))
+
+
+def _e_over_one_plus_e_squared_torch(torch, e, scratch):
+    """e / (1 + e)^2 in place, as `Sigmoid._derivative_np` finishes."""
+    den = torch.add(e, 1.0, out=scratch.get("den", e))
+    e.div_(den.mul_(den))
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,21 @@ class Sigmoid(Activation):
         np.tanh(t, out=t)  # 1 - 2 sigma(z) = -tanh(z/2), without cancellation near 0
         self._derivative_np(z, out)
         np.multiply(out, t, out=out)
+
+    # PyTorch kernels (``_torch.py``): PyTorch's own sigmoid; exp on the whole tensor at once.
+    _value_torch = _torch.Whole(lambda torch, z, out, shared: _sigmoid_torch(torch, z, out))
+    _derivative_torch = (
+        lambda torch, z, out, scratch: torch.abs(z, out=out).neg_(),
+        _torch.Whole(lambda torch, z, out, shared: out.exp_()),
+        lambda torch, z, out, scratch: _e_over_one_plus_e_squared_torch(torch, out, scratch),
+    )
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        torch.mul(a, -1.0, out=out).add_(1.0)  # -a + 1 is 1 - a exactly
+        out.mul_(a)
+
+    _from_output_backward_torch = _torch.Whole(  # da (1 - a) a, PyTorch's own kernel, in one pass
+        lambda torch, da, a, out, shared: torch.ops.aten.sigmoid_backward.grad_input(da, a, grad_input=out))
 
     # Generic kernels: the same math on the Python array API.
     def _value_xp(self, xp, z):

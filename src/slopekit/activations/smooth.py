@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _params
+from . import _torch
 from ._base import Activation
 from ._generic import Generic as _Generic
 from .relu import _zero_np
@@ -59,6 +60,17 @@ def _sigmoid_slope(xp, x):
 #: as (e^(z/2) 2^(k/2))^2 2^-k, whose parts are normal, so the products with it round once, at the
 #: end, instead of losing the low bits of a subnormal e^z first.
 _TAIL = {np.dtype(np.float64): (-700.0, 64), np.dtype(np.float32): (-80.0, 32)}
+
+
+def _patch_torch(torch, where, z, out, formula):
+    """``out`` = the generic ``formula`` at the (few) elements ``where`` is True (a PyTorch block)."""
+    index = torch.nonzero(where).squeeze(1)
+    out.index_copy_(0, index, formula(_torch.compat_namespace(), z.index_select(0, index)))
+
+
+def _exp_tail_threshold(itemsize: int) -> float:
+    """`_TAIL`'s threshold for float32 (``itemsize`` 4) or float64 (8)."""
+    return _TAIL[np.dtype(np.float32 if itemsize == 4 else np.float64)][0]
 
 
 def _exp_tail(xp, x, c, normal, scale=1.0):
@@ -171,26 +183,26 @@ class Softplus(_Generic):
     def kinks(self):
         return (self.threshold / self.beta,)
 
-    def _x(self, z):
+    def _beta_z(self, z):
         return z if self.beta == 1.0 else z * self.beta
 
     def _value_xp(self, xp, z):
-        x = self._x(z)
+        x = self._beta_z(z)
         soft = _softplus(xp, x)
         if self.beta != 1.0:
             soft = soft / self.beta
         return xp.where(x > self.threshold, z, soft)
 
     def _derivative_xp(self, xp, z):
-        x = self._x(z)
+        x = self._beta_z(z)
         return xp.where(x > self.threshold, xp.ones_like(x), _sigmoid(xp, x))
 
     def _from_output_xp(self, xp, a):
-        x = self._x(a)
+        x = self._beta_z(a)
         return xp.where(x > self.threshold, xp.ones_like(x), -xp.expm1(-x))
 
     def _second_xp(self, xp, z):
-        x = self._x(z)
+        x = self._beta_z(z)
         return xp.where(x > self.threshold, xp.zeros_like(x), self.beta * _sigmoid_slope(xp, x))
 
 
@@ -235,33 +247,33 @@ class LogSigmoid(_Generic):
 class _ELUFamily(_Generic):
     """:math:`g(z) = s z` for :math:`z > 0`, :math:`s\\alpha\\,\\operatorname{expm1}(z/c)` below."""
 
-    def _consts(self):  # (s, alpha, c, slope at 0)
+    def _constants(self):  # (s, alpha, c, slope at 0)
         raise NotImplementedError  # pragma: no cover
 
     kinks = (0.0,)
     _np_errstate = {"over": "ignore"}  # s z beyond the dtype's max rounds to inf, correctly
 
     def _value_xp(self, xp, z):
-        s, alpha, c, _ = self._consts()
+        s, alpha, c, _ = self._constants()
         neg = xp.minimum(z, xp.zeros_like(z))
         left = xp.expm1(neg / c if c != 1.0 else neg) * (s * alpha)
         return xp.where(z > 0, z * s if s != 1.0 else z, left)
 
     def _derivative_xp(self, xp, z):
-        s, alpha, c, at0 = self._consts()
+        s, alpha, c, at0 = self._constants()
         neg = xp.minimum(z, xp.zeros_like(z))
         left = xp.exp(neg / c if c != 1.0 else neg) * (s * alpha / c)
         slope = xp.where(z > 0, _full(xp, z, s), xp.where(z < 0, left, _full(xp, z, at0)))
         return _nan_patch(xp, z, slope)
 
     def _from_output_xp(self, xp, a):
-        s, alpha, c, at0 = self._consts()
+        s, alpha, c, at0 = self._constants()
         left = (a + s * alpha) / c if c != 1.0 else a + s * alpha
         slope = xp.where(a > 0, _full(xp, a, s), xp.where(a < 0, left, _full(xp, a, at0)))
         return _nan_patch(xp, a, slope)
 
     def _second_xp(self, xp, z):
-        s, alpha, c, _ = self._consts()
+        s, alpha, c, _ = self._constants()
         neg = xp.minimum(z, xp.zeros_like(z))
         left = xp.exp(neg / c if c != 1.0 else neg) * (s * alpha / (c * c))
         return _nan_patch(xp, z, xp.where(z < 0, left, xp.zeros_like(z)))
@@ -314,7 +326,7 @@ class ELU(_ELUFamily):
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "at_zero", at_zero)
 
-    def _consts(self):
+    def _constants(self):
         return 1.0, self.alpha, 1.0, self.at_zero
 
 
@@ -346,7 +358,7 @@ class SELU(_ELUFamily):
 
     name = "selu"
 
-    def _consts(self):
+    def _constants(self):
         return _SELU_SCALE, _SELU_ALPHA, 1.0, _SELU_SCALE * _SELU_ALPHA
 
 
@@ -379,7 +391,7 @@ class CELU(_ELUFamily):
     def __post_init__(self):
         object.__setattr__(self, "alpha", _positive("celu", "alpha", self.alpha))
 
-    def _consts(self):
+    def _constants(self):
         return 1.0, self.alpha, self.alpha, 1.0
 
 
@@ -414,12 +426,28 @@ class SiLU(_Generic):
 
     name = "silu"
 
-    @property
-    def has_derivative_from_output(self) -> bool:
-        return False
+    _no_shortcut = "silu is not monotonic (minimum near z = -1.278), so a negative output comes from two inputs"
 
-    def _no_shortcut_reason(self):
-        return "silu is not monotonic (minimum near z = -1.278), so a negative output comes from two inputs"
+    # PyTorch kernels (``_torch.py``): z sigma(z) from PyTorch's sigmoid, which is accurate while
+    # sigma(z) is a normal number; elements in the far tail (and inf for the slope, where z sigma(-z)
+    # is inf * 0) take the generic formula.
+    @property
+    def _value_torch(self):
+        return _torch.Whole(self._value_whole_torch)  # two passes, no temporaries: no blocks
+
+    def _value_whole_torch(self, torch, z, out, shared):
+        torch.sigmoid(z, out=out).mul_(z)
+        low = _exp_tail_threshold(z.element_size())
+        if not _torch.within(torch, z, low=low):
+            _patch_torch(torch, z < low, z, out, self._value_xp)
+
+    def _derivative_torch(self, torch, z, out, scratch):
+        torch.sigmoid(z, out=out)
+        rest = torch.neg(z, out=scratch.get("rest", z)).sigmoid_()
+        out.mul_(rest.mul_(z).add_(1.0))  # sigma(z) (1 + z sigma(-z))
+        low = _exp_tail_threshold(z.element_size())
+        if not _torch.within(torch, z, low, _CLIP):
+            _patch_torch(torch, (z < low).logical_or_(z > _CLIP), z, out, self._derivative_xp)
 
     def _value_xp(self, xp, z):
         zc = xp.where(z < -_CLIP, _full(xp, z, -_CLIP), z)
@@ -467,15 +495,10 @@ class Mish(_Generic):
 
     name = "mish"
 
-    @property
-    def has_derivative_from_output(self) -> bool:
-        return False
-
-    def _no_shortcut_reason(self):
-        return "mish is not monotonic (minimum near z = -1.19), so a negative output comes from two inputs"
+    _no_shortcut = "mish is not monotonic (minimum near z = -1.19), so a negative output comes from two inputs"
 
     @staticmethod
-    def _parts(xp, z):
+    def _tanh_softplus_terms(xp, z):
         """t, t' = (1 - t^2) sigma(z) and sigma(z) at (clipped) z, each without cancellation."""
         e = xp.exp(-xp.abs(z))
         pos = z > 0
@@ -490,17 +513,17 @@ class Mish(_Generic):
 
     def _value_xp(self, xp, z):
         zc = _clip(xp, z, -_CLIP, _CLIP)
-        t, _, _ = self._parts(xp, zc)
+        t, _, _ = self._tanh_softplus_terms(xp, zc)
         return _exp_tail(xp, z, 0.0, xp.where(z > _CLIP, z, zc * t))
 
     def _derivative_xp(self, xp, z):
         zc = _clip(xp, z, -_CLIP, _CLIP)
-        t, dt, _ = self._parts(xp, zc)
+        t, dt, _ = self._tanh_softplus_terms(xp, zc)
         return _exp_tail(xp, z, 1.0, t + zc * dt)
 
     def _second_xp(self, xp, z):
         zc = _clip(xp, z, -_CLIP, _CLIP)
-        t, dt, sig = self._parts(xp, zc)
+        t, dt, sig = self._tanh_softplus_terms(xp, zc)
         middle = dt * (2 + zc * ((1 - sig) - 2 * t * sig))
         return _exp_tail(xp, z, 2.0, _exp_tail(xp, -2 * zc, 2.0, middle, 4.0))  # (2 + z) e^z, 8 (1 - z) e^-2z
 
@@ -608,20 +631,20 @@ class Squareplus(_Generic):
         r = (self.b / (2 * large)) / (2 * large)
         return xp.where(a < 1, q / (q + self.b), 1 / (1 + r))
 
-    def _s(self, xp, z):
+    def _root(self, xp, z):
         return xp.hypot(z, _full(xp, z, math.sqrt(self.b)))
 
     def _value_xp(self, xp, z):
         zero = xp.zeros_like(z)
         zn, zp = xp.minimum(z, zero), xp.maximum(z, zero)  # each branch sees only its side: no 0/0
-        neg = (self.b * 0.25) / (self._s(xp, zn) * 0.5 - zn * 0.5)
-        return xp.where(z < 0, neg, zp * 0.5 + self._s(xp, zp) * 0.5)
+        neg = (self.b * 0.25) / (self._root(xp, zn) * 0.5 - zn * 0.5)
+        return xp.where(z < 0, neg, zp * 0.5 + self._root(xp, zp) * 0.5)
 
     def _derivative_xp(self, xp, z):
         big = 1e18 * max(1.0, math.sqrt(self.b))  # beyond it the slope is 1 to the last bit
         zc = xp.where(z > big, _full(xp, z, min(big, float(xp.finfo(z.dtype).max))), z)
-        return self._value_xp(xp, zc) / self._s(xp, zc)
+        return self._value_xp(xp, zc) / self._root(xp, zc)
 
     def _second_xp(self, xp, z):
-        s = self._s(xp, z)
+        s = self._root(xp, z)
         return (self.b * 0.5) / s / s / s

@@ -25,12 +25,14 @@ row with a NaN.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import _arrays, _params
+from . import _torch
 from ._generic import Generic
 
 
@@ -42,8 +44,11 @@ def _axis(who: str, x: Any, axis: int) -> int:
     return axis % x.ndim
 
 
-def _parts(xp, z, axis):
+def _exp_terms(xp, z, axis):
     """Along ``axis``: e = exp(z - m), r = sum(e) - 1 without cancellation, top = (z == m), and z - m."""
+    if z.shape[axis] == 0:  # no maximum to take, and every result is empty (as torch.softmax and jax.nn.softmax give)
+        r = xp.sum(z, axis=axis, keepdims=True)  # zeros of the reduced shape, dtype and device
+        return z, r, z != z, z
     m = xp.max(z, axis=axis, keepdims=True)
     top = z == m
     finite_m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
@@ -76,7 +81,7 @@ class _AlongAxis(Generic):
     def _softmax(self, xp, z):
         """s and 1 - s, each accurate."""
         axis = _axis(self.name, z, self.axis)
-        e, r, top, _ = _parts(xp, z, axis)
+        e, r, top, _ = _exp_terms(xp, z, axis)
         total = 1 + r
         s = e / total
         rest = xp.where(top, xp.broadcast_to(r, z.shape), (1 + (r - e)))  # sum over the other entries
@@ -93,7 +98,23 @@ class _AlongAxis(Generic):
         if work != d.dtype:
             return xp.astype(self._backward_xp(kernel, xp, xp.astype(d, work), xp.astype(c, work)), d.dtype)
         axis = _axis(f"{self.name}.backward", c, self.axis)
+        if xp is not np and _torch.namespace_is_torch(xp) and _torch.usable(d, c):
+            a = c if kernel == "_from_output" else self._run_torch("_value", xp, c)
+            return _torch.vjp_rows(_torch.Whole(self._vjp_torch), d, a, axis)
         return self._vjp(xp, d, c if kernel == "_from_output" else self._value_xp(xp, c), axis)
+
+    # -- the PyTorch engine: blocks of whole rows along the axis (``_torch.run_rows``) -------------
+
+    def _run_torch(self, kernel, xp, x):
+        return _torch.run_rows(self._rows_kernel_torch(kernel, xp), x, _axis(self.name, x, self.axis))
+
+    def _rows_kernel_torch(self, kernel, xp):
+        """The kernel on a block of rows (the axis last): the activation's own, else its generic formula."""
+        own = getattr(self, kernel + "_rows_torch", None)
+        if own is not None:
+            return own
+        return _torch.generic_kernel(getattr(dataclasses.replace(self, axis=-1), kernel + "_xp"), xp)
+
 
 
 @dataclass(frozen=True)
@@ -147,6 +168,42 @@ class Softmax(_AlongAxis):
     def _vjp(xp, da, a, axis):
         return a * (da - xp.sum(da * a, axis=axis, keepdims=True))
 
+    @staticmethod
+    def _vjp_torch(torch, da, a, out, shared):
+        """`_vjp` on rows (the axis last): a (da - sum(da a)), PyTorch's own kernel for it."""
+        torch.ops.aten._softmax_backward_data.out(da, a, 1, a.dtype, grad_input=out)
+
+    # Steps of the value on blocks of rows: z - m, exp on the whole tensor, then the rest.
+    _value_rows_torch = (
+        lambda torch, z, out, scratch: torch.sub(z, _finite_row_max_torch(torch, z), out=out),
+        _torch.Whole(lambda torch, z, out, shared: out.exp_()),
+        lambda torch, z, out, scratch: _softmax_from_exp_torch(torch, z, out, scratch),
+    )
+
+
+def _finite_row_max_torch(torch, z):
+    """Each row's maximum; 0 for a row whose maximum is not finite (`_softmax_from_exp_torch` redoes it)."""
+    m = torch.amax(z, dim=1, keepdim=True)
+    return m.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _softmax_from_exp_torch(torch, z, e, scratch):
+    """From e = exp(z - m) in place: e (1 + low) / sum, ``low`` the rounding error of z - m (Knuth's
+    two-sum, as in `_exp_terms`); rows with inf or NaN take the generic formula."""
+    m = torch.amax(z, dim=1, keepdim=True)
+    special = torch.logical_not(torch.isfinite(m.squeeze(1)))  # a row of -inf, +inf in a row, or NaN
+    m.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # as _finite_row_max_torch
+    shifted, back, low = scratch.get("shifted", z), scratch.get("back", z), scratch.get("low", z)
+    torch.sub(z, m, out=shifted)
+    torch.sub(shifted, z, out=back)
+    torch.sub(z, torch.sub(shifted, back, out=low), out=low)
+    low.add_(back.add_(m).neg_()).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # 0 where z = -inf
+    e.add_(low.mul_(e))  # e (1 + low)
+    e.div_(e.sum(dim=1, keepdim=True))
+    if bool(special.any()):
+        index = torch.nonzero(special).squeeze(1)
+        e.index_copy_(0, index, Softmax(axis=-1)._value_xp(_torch.compat_namespace(), z.index_select(0, index)))
+
 
 @dataclass(frozen=True)
 class LogSoftmax(_AlongAxis):
@@ -180,7 +237,7 @@ class LogSoftmax(_AlongAxis):
 
     def _value_xp(self, xp, z):
         axis = _axis(self.name, z, self.axis)
-        _, r, _, shifted = _parts(xp, z, axis)
+        _, r, _, shifted = _exp_terms(xp, z, axis)
         return shifted - xp.log1p(r)
 
     def _derivative_xp(self, xp, z):
@@ -196,3 +253,8 @@ class LogSoftmax(_AlongAxis):
     @staticmethod
     def _vjp(xp, da, a, axis):
         return da - xp.exp(a) * xp.sum(da, axis=axis, keepdims=True)
+
+    @staticmethod
+    def _vjp_torch(torch, da, a, out, shared):
+        """`_vjp` on rows (the axis last): da - exp(a) sum(da), PyTorch's own kernel for it."""
+        torch.ops.aten._log_softmax_backward_data.out(da, a, 1, a.dtype, out=out)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _torch
 from ._base import Activation
 
 # sech^2 z underflows to 0 in every dtype for |z| > 373.3; clipping |z| there keeps
@@ -16,6 +17,16 @@ _CLIP = 400.0
 # where 4e would round e onto the subnormal grid first and underflow early (from |z| = 372.6
 # instead of 373.3 in float64, 51.99 instead of 52.68 in float32).
 _TAIL = 20.0
+
+
+def _sech_squared_torch(torch, z, e, scratch):
+    """4e / (1 + e)^2 in place, then (2 e^-|z|)^2 beyond _TAIL, as `Tanh._derivative_np` does."""
+    den = torch.add(e, 1.0, out=scratch.get("den", e))
+    e.mul_(4.0).div_(den.mul_(den))
+    if not _torch.within(torch, z, -_TAIL, _TAIL):  # some |z| > _TAIL, or a NaN: a few elements
+        index = torch.nonzero(torch.abs(z, out=scratch.get("t", z)) > _TAIL).squeeze(1)
+        h = torch.exp(-torch.abs(z.index_select(0, index))).mul_(2.0)
+        e.index_copy_(0, index, h.mul_(h))
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,17 @@ class Tanh(Activation):
         self._derivative_np(z, out)
         np.multiply(out, t, out=out)
         np.multiply(out, -2.0, out=out)
+
+    # PyTorch kernels (``_torch.py``): the NumPy kernels' operations, exp and tanh on the whole tensor.
+    _value_torch = _torch.Whole(lambda torch, z, out, shared: torch.tanh(z, out=out))
+    _derivative_torch = (
+        lambda torch, z, out, scratch: torch.abs(z, out=out).clamp_(max=_CLIP).mul_(-2.0),
+        _torch.Whole(lambda torch, z, out, shared: out.exp_()),  # e = exp(-2|z|)
+        lambda torch, z, out, scratch: _sech_squared_torch(torch, z, out, scratch),
+    )
+
+    def _from_output_torch(self, torch, a, out, scratch):
+        torch.mul(a, a, out=out).neg_().add_(1.0)  # -a^2 + 1 is 1 - a^2 exactly
 
     def _value_xp(self, xp, z):
         return xp.tanh(z)
