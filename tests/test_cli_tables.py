@@ -250,7 +250,8 @@ def test_predict_takes_the_features_by_name_in_any_order(tmp_path, capsys):
     rows = list(csv.reader(io.StringIO(captured.out)))
     assert rows[0][:4] == ["a", "b", "c", "d"]
     assert [row[4] for row in rows[1:]] == same
-    assert captured.err == "slopekit predict: note: 2 columns that the model does not use left out: note, y\n"
+    assert captured.err == ("slopekit predict: note: 2 columns that the model does not use left out: note, y; "
+                            "copy one into the output with --keep COLUMN\n")
 
 
 @pytest.mark.parametrize("via", ["main", "script"])
