@@ -433,8 +433,9 @@ def test_delimiters_are_sniffed_or_given(tmp_path, capsys):
             writer.writerows(rows)
         table = slopekit._data_files.read_labelled(str(tmp_path / name))
         assert table.features == ["u", "v"] and np.array_equal(table.X, X) and np.array_equal(table.y, y)
-    # a semicolon file read with the wrong delimiter given: one column, refused
-    with pytest.raises(slopekit._data_files.DataError, match="needs at least two columns"):
+    # a semicolon file read with the wrong delimiter given: refused, with the delimiter its header uses
+    with pytest.raises(slopekit._data_files.DataError, match="does not split into columns with --delimiter ','; "
+                       "its header seems to use ';'"):
         slopekit._data_files.read_labelled(str(tmp_path / "semi.csv"), delimiter=",")
     assert cli.main(["train", "--data", str(tmp_path / "semi.csv"), "--delimiter", "semicolon", "--epochs", "2",
                      "--out", str(tmp_path / "run")]) == 0
