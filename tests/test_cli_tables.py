@@ -250,7 +250,8 @@ def test_predict_takes_the_features_by_name_in_any_order(tmp_path, capsys):
     rows = list(csv.reader(io.StringIO(captured.out)))
     assert rows[0][:4] == ["a", "b", "c", "d"]
     assert [row[4] for row in rows[1:]] == same
-    assert captured.err == "slopekit predict: note: 2 columns that the model does not use left out: note, y\n"
+    assert captured.err == ("slopekit predict: note: 2 columns that the model does not use left out: note, y; "
+                            "copy one into the output with --keep COLUMN\n")
 
 
 @pytest.mark.parametrize("via", ["main", "script"])
@@ -432,8 +433,9 @@ def test_delimiters_are_sniffed_or_given(tmp_path, capsys):
             writer.writerows(rows)
         table = slopekit._data_files.read_labelled(str(tmp_path / name))
         assert table.features == ["u", "v"] and np.array_equal(table.X, X) and np.array_equal(table.y, y)
-    # a semicolon file read with the wrong delimiter given: one column, refused
-    with pytest.raises(slopekit._data_files.DataError, match="needs at least two columns"):
+    # a semicolon file read with the wrong delimiter given: refused, with the delimiter its header uses
+    with pytest.raises(slopekit._data_files.DataError, match="does not split into columns with --delimiter ','; "
+                       "its header seems to use ';'"):
         slopekit._data_files.read_labelled(str(tmp_path / "semi.csv"), delimiter=",")
     assert cli.main(["train", "--data", str(tmp_path / "semi.csv"), "--delimiter", "semicolon", "--epochs", "2",
                      "--out", str(tmp_path / "run")]) == 0

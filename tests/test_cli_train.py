@@ -31,7 +31,7 @@ def test_default_run_is_the_course_case_and_writes_everything(tmp_path, capsys):
     assert net.layer_sizes == (2, 4, 1) and len(net.history) == 10000
     assert net.history[-1] == metrics["final_loss"] < net.history[0]
     assert png_size(out / "loss.png") == (640, 420)
-    assert png_size(out / "decision_boundary.png") == (600, 560)
+    assert png_size(out / "decision_boundary.png") == (740, 560)
     assert png_size(out / "confusion.png")[0] > 400
 
 
@@ -47,7 +47,7 @@ def test_options_softmax_minibatch_adam_float32(tmp_path, capsys):
     assert net.hidden[0] == slopekit.get("leaky_relu", slope=0.05) and net.seed == 5
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"]["n_test"] == 75 and len(net.history) == 60
-    assert png_size(out / "decision_boundary.png") == (600, 560)
+    assert png_size(out / "decision_boundary.png") == (740, 560)
     # the same command again gives the same network, bit for bit
     again = tmp_path / "again"
     assert cli.main([*argv[:-1], str(again)]) == 0
@@ -208,7 +208,7 @@ def test_installed_script_trains_with_a_progress_bar(tmp_path):
     assert "trained 400 epochs" in result.stdout
     bar = result.stderr
     assert "400/400" in bar and "epoch/s" in bar and "loss 0." in bar and "accuracy 0." in bar
-    assert png_size(tmp_path / "run" / "decision_boundary.png") == (600, 560)
+    assert png_size(tmp_path / "run" / "decision_boundary.png") == (740, 560)
 
 
 # -- outputs that cannot be written, and folders that already hold a run ------------------------

@@ -80,11 +80,11 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
 def test_decision_boundary_separates_xor(tmp_path):
     X, y = slopekit.datasets.xor()
     net = slopekit.Network([2, 4, 1], hidden="tanh").fit(X, y, epochs=300, learning_rate=0.5)
-    assert plotting.decision_boundary(net, X, y, tmp_path / "b.png") == (600, 560)
+    assert plotting.decision_boundary(net, X, y, tmp_path / "b.png") == (740, 560)
     from matplotlib.image import imread
 
     pixels = imread(tmp_path / "b.png")[..., :3]
-    assert png_size(tmp_path / "b.png") == (600, 560)
+    assert png_size(tmp_path / "b.png") == (740, 560)
     # both class colours fill part of the plane: the background is not one colour
     reddish = (pixels[..., 0] > pixels[..., 2] + 0.05).mean()
     bluish = (pixels[..., 2] > pixels[..., 0] + 0.05).mean()
@@ -239,3 +239,57 @@ def test_the_boundary_colours_classes_and_marks_the_split(tmp_path):
         assert truth == {class_colors.index(colour)}
     # the plane is coloured in the data's own units: the transform maps it back for the network
     assert ax.get_xlim()[1] > 5
+
+
+@pytest.mark.parametrize("k", [3, 20, 200])
+def test_the_boundary_legend_stays_off_the_plot_and_on_the_figure(k, tmp_path):
+    # Warnings are errors here: matplotlib's "constrained_layout not applied" fails this test.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(300, 2), rng.randint(0, k, 300)
+    net = slopekit.Network([2, 6, k], "tanh", "softmax", seed=0)
+    names = [f"a class with a very long name, number {j}" if j % 2 else str(j) for j in range(k)]
+    fig = plotting._boundary_figure(net, X, y, X[:30], y[:30], None, names, None, "t")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    plot = ax.get_window_extent(renderer)
+    assert plot.width > 300 and plot.height > 300  # the plot keeps most of the figure
+    legend = ax.get_legend()
+    outside = [legend.get_window_extent(renderer), *(a.get_window_extent(renderer) for a in fig.axes[1:])]
+    for box in outside:
+        assert not box.overlaps(plot)
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+    texts = [t.get_text() for t in legend.get_texts()]
+    if k <= plotting.LEGEND_CLASSES:
+        assert len(texts) == k + 2 and len(fig.axes) == 1
+        assert all(len(t) <= plotting.NAME_LENGTH for t in texts) and texts[1].endswith("\u2026")
+        assert len({h.get_color() for h in legend.legend_handles[:k]}) == k  # no colour twice
+    else:  # a colour bar instead of one entry per class
+        assert texts == ["training", "held out"] and len(fig.axes) == 2
+        bar = fig.axes[1]
+        assert f"{k} classes" in bar.get_ylabel()
+        assert 5 <= len([t for t in bar.get_yticklabels() if t.get_text()]) <= 12
+    plotting.decision_boundary(net, X, y, tmp_path / "b.png", X_test=X[:30], y_test=y[:30], class_names=names)
+    assert png_size(tmp_path / "b.png") == (740, 560)
+
+
+@pytest.mark.parametrize("k", [20, 214])
+def test_the_confusion_matrix_names_every_class_or_a_few(k, tmp_path):
+    names = [str(25 + j) for j in range(k)]
+    fig = plotting._confusion_figure(np.eye(k, dtype=int) * 3, names, "t")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    if k <= plotting.TICK_CLASSES:
+        assert shown == names and ax.get_xlabel() == "predicted class"
+    else:
+        assert 5 <= len(shown) <= 12 and shown[0] == "25" and set(shown) <= set(names)
+        assert f"({k} classes, 1 in 22 named)" in ax.get_xlabel()
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+        assert all(not a.overlaps(b) for a, b in zip(boxes, boxes[1:]))  # readable: no label on another
+    plotting.confusion_matrix(np.eye(k, dtype=int), names, tmp_path / "c.png")

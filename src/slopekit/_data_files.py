@@ -22,7 +22,7 @@ import math
 import os
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -74,6 +74,9 @@ class Table:
         The target column's name.
     ignored : list of str
         Columns of the file that were not read.
+    kept : dict of str to array
+        Columns read as they are for ``predict --keep`` (pyarrow or NumPy
+        arrays, one value per row), by name.
     """
 
     X: np.ndarray
@@ -81,6 +84,7 @@ class Table:
     features: list[str]
     target: str | None
     ignored: list[str]
+    kept: dict[str, Any] = field(default_factory=dict)
 
 
 def dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -156,10 +160,13 @@ def read_labelled(path: str, target: str | None = None, *, delimiter: str | None
     """
     ext = _format(path)
     if ext in _TEXT:
+        given = delimiter
         delimiter, columns, skip = _csv_header(path, delimiter)
         if len(columns) < 2:
+            advice = (f"it does not split into columns with --delimiter {_delimiter_name(given)}" if given else
+                      "if its delimiter is not one of , ; tab |, give it with --delimiter")
             raise DataError(f"{path}: needs at least two columns (features and a target), got 1 "
-                            f"({columns[0]!r}); if its delimiter is not one of , ; tab |, give it with --delimiter")
+                            f"({columns[0]!r}); {advice}")
         j = _target_index(columns, target, path)
         features = [c for i, c in enumerate(columns) if i != j]
         X, y = _read_csv(path, (delimiter, columns, skip), features, columns[j], dtype, progress)
@@ -182,7 +189,8 @@ def read_labelled(path: str, target: str | None = None, *, delimiter: str | None
 
 
 def read_features(path: str, features: Sequence[str] | None, n_features: int, *, target: str | None = None,
-                  delimiter: str | None = None, dtype: Any = np.float64, progress: bool | None = None) -> Table:
+                  delimiter: str | None = None, dtype: Any = np.float64, progress: bool | None = None,
+                  keep: Sequence[str] = ()) -> Table:
     """The feature columns of a file, to predict on.
 
     Parameters
@@ -199,40 +207,115 @@ def read_features(path: str, features: Sequence[str] | None, n_features: int, *,
         The number of features the model takes.
     target : str, optional
         Without ``features``: a column to leave out.
+    keep : sequence of str
+        Columns to read as they are (any type; a CSV's as text), into
+        ``Table.kept``; a name the file does not have is refused.
 
     Returns
     -------
     Table
         With ``y`` None.
     """
+    try:
+        return _read_features(path, features, n_features, target, delimiter, dtype, progress, keep)
+    except DataError as exc:  # the model's dtype is fixed: retraining is the way to another
+        raise DataError(str(exc).replace(TRAIN_DTYPE_HINT, PREDICT_DTYPE_HINT)) from None
+
+
+def _positional(names: Sequence[str]) -> bool:
+    """Whether ``names`` are an array file's column positions (``"0"``, ``"1"``, ...), not a table's names."""
+    return bool(names) and all(name.isdigit() for name in names)
+
+
+def _read_features(path: str, features: Sequence[str] | None, n_features: int, target: str | None,
+                   delimiter: str | None, dtype: Any, progress: bool | None, keep: Sequence[str]) -> Table:
     ext = _format(path)
+    y = None
     if ext in _TEXT:
         delimiter, columns, skip = _csv_header(path, delimiter)
     elif ext == ".parquet":
         columns = _parquet_columns(path)
     else:
-        X, _ = _read_arrays(path, dtype)
+        X, y = _read_arrays(path, dtype)
         columns = [str(j) for j in range(X.shape[1])]
     if target is not None and target not in columns:
         raise DataError(f"{path}: unknown target column {target!r}; the columns are: {_shown(columns)}")
+    keepable = columns + (["y"] if y is not None else [])
+    missing = [name for name in keep if name not in keepable]
+    if missing:
+        raise DataError(f"{path}: no column {_shown([repr(m) for m in missing], 8)} to --keep; the file's columns "
+                        f"are: {_shown(keepable)}")
+    named = list(features) if features is not None and not _positional(features) else None
     if ext in (".npy", ".npz") and features is not None and not set(features) <= set(columns):
         features = None  # an array has no column names to match: its columns are taken by position
     if features is None:
         chosen = [c for c in columns if c != target]
         if len(chosen) != n_features:
             hint = " (name the target column to leave out with --target)" if len(chosen) == n_features + 1 else ""
+            if named and ext in (".npy", ".npz"):
+                hint += (f"; the model was trained on a table with named columns ({_shown(named, 6)}), and an "
+                         "array file's columns are taken by position in that order: predict on a table with "
+                         "those column names (CSV or Parquet), or on an array of exactly those columns")
             raise DataError(f"{path}: has {len(chosen)} feature columns but the model takes {n_features}{hint}")
     else:
         chosen = list(features)
+        if ext not in (".npy", ".npz") and _positional(chosen) and not set(chosen) <= set(columns) \
+                and not _positional(columns):
+            k = len(chosen)
+            raise DataError(f"{path}: the model was trained on an array file (.npy or .npz), so its features are "
+                            f"array columns {_shown(chosen, 6)}, not names, and this file's columns are named "
+                            f"({_shown(columns, 6)}); predict on a .npy or .npz file with the columns in the "
+                            f"training order, or name this file's feature columns {chosen[0]}"
+                            f"{'' if k == 1 else (', ' if k == 2 else '..') + chosen[-1]} in its header")
         _chosen(columns, chosen, path)
     ignored = [c for c in columns if c not in chosen]
+    kept: dict[str, Any] = {}
     if ext in _TEXT:
         X, _ = _read_csv(path, (delimiter, columns, skip), chosen, None, dtype, progress)
+        if keep:
+            kept = _read_csv_text(path, (delimiter, columns, skip), list(keep), len(X))
     elif ext == ".parquet":
         X, _ = _read_parquet(path, chosen, None, dtype)
+        if keep:
+            kept = _read_parquet_columns(path, list(keep))
     else:
+        kept = {name: y if name == "y" else X[:, columns.index(name)].copy() for name in keep}
         X = X[:, [columns.index(c) for c in chosen]]
-    return Table(X, None, chosen, None, ignored)
+    return Table(X, None, chosen, None, ignored, kept)
+
+
+def _read_csv_text(path: str, layout: tuple[str, list[str], int], names: list[str], n: int) -> dict[str, Any]:
+    """The columns ``names`` of a CSV as pyarrow text arrays, each cell as written (``n`` rows, as read before)."""
+    delimiter, columns, skip = layout
+    pa, pacsv = _pyarrow("csv")
+    read = pacsv.ReadOptions(block_size=_block_size(_head(path)), column_names=columns, skip_rows=skip + 1)
+    convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in names}, include_columns=names,
+                                   strings_can_be_null=False)
+    try:
+        with pa.input_stream(path) as stream:
+            stream.read(_bom_length(path))
+            table = pacsv.read_csv(stream, read_options=read, parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                                   convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        raise DataError(f"{path}: cannot read the --keep columns: {str(exc).splitlines()[0]}") from None
+    if table.num_rows != n:
+        raise DataError(f"{path}: changed while it was read")
+    return {name: table.column(name) for name in names}
+
+
+def _read_parquet_columns(path: str, names: list[str]) -> dict[str, Any]:
+    """The columns ``names`` of a Parquet file as they are (any type CSV can hold)."""
+    pa, pq = _pyarrow("parquet")
+    try:
+        table = pq.read_table(path, columns=names)
+    except Exception as exc:  # as in _read_parquet
+        raise DataError(f"{path}: cannot read it as Parquet: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+    for name in names:
+        kind = table.column(name).type
+        if pa.types.is_nested(kind) or pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type):
+            raise DataError(f"{path}: column {name!r} holds {kind}, which a CSV cell cannot; --keep columns of "
+                            "numbers, text, true/false or dates")
+    return {name: table.column(name) for name in names}
 
 
 def _format(path: str) -> str:
@@ -312,9 +395,15 @@ def _csv_header(path: str, delimiter: str | None) -> tuple[str, list[str], int]:
         raise DataError(f"{path}: line {skip + 1} (the header) is not UTF-8 text (byte {first[exc.start]:#04x}); "
                         "save the file as UTF-8") from None
     text = b"\n".join(lines[skip:]).decode("utf-8", errors="replace")
+    given = delimiter
     if delimiter is None:
         delimiter = "\t" if path.lower().endswith(".tsv") else sniff_delimiter(text)
     header = [cell.strip() for cell in next(csv.reader(io.StringIO(text), delimiter=delimiter))]
+    if given is not None and len(header) == 1 and (seen := sniff_delimiter(text)) != given \
+            and len(next(csv.reader(io.StringIO(text), delimiter=seen))) > 1:
+        raise DataError(f"{path}: does not split into columns with --delimiter {_delimiter_name(given)}; its "
+                        f"header seems to use {_delimiter_name(seen)}: give that, or leave --delimiter out to "
+                        "have it sniffed")
     if all(_is_number(cell) for cell in header):
         raise DataError(f"{path}: the first row must be a header of column names, got the numbers "
                         f"{_shown(header)}")
@@ -323,6 +412,11 @@ def _csv_header(path: str, delimiter: str | None) -> tuple[str, list[str], int]:
     if not any(line.strip() for line in lines[skip + 1:]) and os.path.getsize(path) <= len(head) + 3:
         raise DataError(f"{path}: no data rows below the header")
     return delimiter, header, skip
+
+
+def _delimiter_name(delimiter: str) -> str:
+    """A delimiter as the user would type it: ``';'``, ``tab``, ``space``."""
+    return {"\t": "tab", " ": "space"}.get(delimiter, repr(delimiter))
 
 
 def _is_number(text: str) -> bool:
@@ -548,10 +642,16 @@ def _value_problem(text: str, column: str, where: str, path: str, dtype: Any) ->
         return f"{path}: infinite value in column {column!r} {where}; values must be finite"
     name = np.dtype(dtype).name
     if not abs(value) <= _limit(dtype):
-        hint = "; rescale the column, or use --dtype float64" if name == "float32" else ""
+        hint = TRAIN_DTYPE_HINT if name == "float32" else ""
         return (f"{path}: value {cell} in column {column!r} {where} is too large for {name} (at most "
                 f"{_limit(dtype):.4g}){hint}")
     return None
+
+
+#: The advice for a value beyond float32 when training; `read_features` (a model whose dtype is fixed) gives
+#: `PREDICT_DTYPE_HINT` instead.
+TRAIN_DTYPE_HINT = "; rescale the column, or use --dtype float64"
+PREDICT_DTYPE_HINT = "; the model computes in float32: rescale the column, or retrain the model with --dtype float64"
 
 
 #: The texts pyarrow reads as a missing number (its default ``null_values``).
@@ -724,8 +824,11 @@ def _matrix(array: np.ndarray, what: str, dtype: Any) -> np.ndarray:
     bad = _bad_cell(array, dtype)
     if bad is not None:
         value = array[bad]
-        problem = "missing value (nan)" if math.isnan(value) else "infinite value" if math.isinf(value) else \
-            f"value {value:g}, too large for {np.dtype(dtype).name},"
+        if not (math.isnan(value) or math.isinf(value)):
+            name = np.dtype(dtype).name
+            raise DataError(f"{what}: value {value:g} at row {bad[0]}, column {bad[1]} is too large for {name} "
+                            f"(at most {_limit(dtype):.4g}){TRAIN_DTYPE_HINT if name == 'float32' else ''}")
+        problem = "missing value (nan)" if math.isnan(value) else "infinite value"
         raise DataError(f"{what}: {problem} at row {bad[0]}, column {bad[1]}; values must be finite")
     return array
 

@@ -86,8 +86,13 @@ class Predictor:
             return [*names, *(["prediction"] if k == 1 else [f"prediction_{j}" for j in range(k)])]
         return [*names, "prediction", *(f"probability_{_label(c)}" for c in self.classes)]
 
-    def write_csv(self, f: IO[bytes], X: np.ndarray, names: list[str], rows: int = _chunked.ROWS) -> None:
+    def write_csv(self, f: IO[bytes], X: np.ndarray, names: list[str], rows: int = _chunked.ROWS,
+                  kept: dict[str, Any] | None = None) -> None:
         """Write the header, then per row of ``X`` its features, the prediction and each class's probability.
+
+        ``kept`` (name to column: pyarrow or NumPy arrays of ``len(X)``
+        values, of any type CSV holds) are written first, as they are: an
+        input's ID columns, to join the predictions back to it.
 
         ``f`` is a binary file (UTF-8 is written). Block by block (``rows`` at
         a time), through pyarrow's CSV writer: numbers in the shortest text
@@ -109,16 +114,20 @@ class Predictor:
         from ._data_files import _pyarrow
 
         pa, pacsv = _pyarrow("csv")
+        kept = kept or {}
+        head = [*kept, *self.header(names)]
         header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(self.header(names))
+        csv.writer(header, lineterminator="\n").writerow(head)
         f.write(header.getvalue().encode("utf-8"))
-        plain = all(_quoted(_label(c)) == _label(c) for c in self.classes or [])
-        # Labels that CSV must quote are all quoted ("needed" quotes every text cell); numbers never are.
+        plain = all(_quoted(_label(c)) == _label(c) for c in self.classes or []) and \
+            not any(_needs_quotes(column) for column in kept.values())
+        # Text that CSV must quote is all quoted ("needed" quotes every text cell); numbers never are.
         options = pacsv.WriteOptions(include_header=False, quoting_style="none" if plain else "needed")
-        columns = [f"c{j}" for j in range(len(self.header(names)))]  # the header is written above, as CSV
+        columns = [f"c{j}" for j in range(len(head))]  # the header is written above, as CSV
         writer = None
         for start in range(0, X.shape[0], rows):
-            table = pa.table(dict(zip(columns, self._columns(X[start:start + rows]))))
+            block = [column[start:start + rows] for column in kept.values()]
+            table = pa.table(dict(zip(columns, block + self._columns(X[start:start + rows]))))
             if writer is None:
                 writer = pacsv.CSVWriter(f, table.schema, write_options=options)
             writer.write_table(table)
@@ -135,6 +144,18 @@ class Predictor:
         labels = np.array([_label(c) for c in self.classes])
         proba = _chunked.predict_proba(self.net, inputs).astype(np.float64)
         return features + [labels[_chunked.predict(self.net, inputs)]] + [proba[:, j] for j in range(proba.shape[1])]
+
+
+def _needs_quotes(column: Any) -> bool:
+    """Whether a kept column holds text with a comma, quote or line break (which CSV must quote)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, np.ndarray):
+        return column.dtype.kind == "U" and any(_quoted(str(v)) != str(v) for v in column)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    return bool(pc.any(pc.match_substring_regex(column, '[,"\r\n]')).as_py())
 
 
 def _quoted(text: str) -> str:

@@ -470,6 +470,34 @@ def _train(args: argparse.Namespace) -> int:
 # -- predict -------------------------------------------------------------------------------------
 
 
+def _model_file(path: str) -> str:
+    """The model file ``predict`` reads: ``path``, or the ``model.npz`` of a run folder."""
+    if os.path.isdir(path):
+        inside = os.path.join(path, "model.npz")
+        if os.path.isfile(inside):
+            return inside
+        from .runs import CHECKPOINT
+
+        unfinished = os.path.isfile(os.path.join(path, CHECKPOINT))
+        raise UsageError(f"{path} is a folder without model.npz; " + (
+            f"its run did not finish: finish it with slopekit train --resume {path}" if unfinished else
+            "give a `slopekit train` run folder, or its model.npz"))
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such model file; give the model.npz of a `slopekit train` run, or its folder")
+    return path
+
+
+def _keep(values: Sequence[str] | None, outputs: list[str], features: list[str] | None) -> list[str]:
+    """The ``--keep`` columns, in order, each once; a feature column is in the output already."""
+    keep: list[str] = []
+    for name in values or []:
+        if name in outputs:
+            raise UsageError(f"--keep {name}: the output has a column {name!r} of its own; rename the input's")
+        if name not in keep and name not in (features or []):
+            keep.append(name)
+    return keep
+
+
 def _predict(args: argparse.Namespace) -> int:
     from ._atomic import replacing
     from ._data_files import DataError, read_features
@@ -478,30 +506,35 @@ def _predict(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         _writable_file(args.out)
-    if not os.path.isfile(args.model):
-        raise UsageError(f"{args.model}: no such model file; give the model.npz of a `slopekit train` run")
+    path = _model_file(args.model)
     try:
-        net = Network.load(args.model)
+        net = Network.load(path)
         model = Predictor(net)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{args.model}: not a slopekit model ({exc})") from None
+        raise UsageError(f"{path}: not a slopekit model ({exc})") from None
     if args.delimiter is not None and not args.data.lower().endswith((".csv", ".tsv")):
         raise UsageError("--delimiter applies to a CSV file")
+    outputs = model.header([])
+    keep = _keep(args.keep, outputs, model.features)
     try:
         table = read_features(args.data, model.features, net.layer_sizes[0], target=args.target,
-                              delimiter=args.delimiter, dtype=net.dtype, progress=args.progress)
+                              delimiter=args.delimiter, dtype=net.dtype, progress=args.progress, keep=keep)
     except DataError as exc:
         raise UsageError(str(exc)) from None
-    if table.ignored and model.features is not None:
-        print(f"slopekit predict: note: {len(table.ignored)} column{'s' if len(table.ignored) > 1 else ''} "
-              f"that the model does not use left out: {', '.join(table.ignored[:8])}"
-              + (", ..." if len(table.ignored) > 8 else ""), file=sys.stderr)
+    if model.features is None:  # columns by position: a kept feature is in the output already
+        table.kept = {k: v for k, v in table.kept.items() if k not in table.features}
+    left_out = [c for c in table.ignored if c not in table.kept]
+    if left_out and model.features is not None:
+        print(f"slopekit predict: note: {len(left_out)} column{'s' if len(left_out) > 1 else ''} "
+              f"that the model does not use left out: {', '.join(left_out[:8])}"
+              + (", ..." if len(left_out) > 8 else "") + "; copy one into the output with --keep COLUMN",
+              file=sys.stderr)
     if args.out is None:
         sys.stdout.flush()
-        model.write_csv(sys.stdout.buffer, table.X, table.features)
+        model.write_csv(sys.stdout.buffer, table.X, table.features, kept=table.kept)
     else:
         with replacing(args.out, "wb") as f:
-            model.write_csv(f, table.X, table.features)
+            model.write_csv(f, table.X, table.features, kept=table.kept)
         print(f"wrote {len(table.X)} predictions to {args.out}")
     return 0
 
@@ -590,18 +623,22 @@ def _add_train(sub: Any) -> None:
 def _add_predict(sub: Any) -> None:
     predict = sub.add_parser(
         "predict", help="predictions (and probabilities) of a saved model, as CSV",
-        description="Read MODEL (the model.npz of a `slopekit train` run) and DATA (CSV with a header row, "
-        "Parquet, .npy or .npz) and write one CSV row per sample: the model's features, the prediction (the "
-        "original label, or a value in the target's units) and, for a classifier, a probability_<class> column "
-        "per class. The features are taken by name, in any order; other columns are left out. The model's "
-        "scaling is applied.",
+        description="Read MODEL (the model.npz of a `slopekit train` run, or the run's folder) and DATA (CSV "
+        "with a header row, Parquet, .npy or .npz) and write one CSV row per sample: the --keep columns, the "
+        "model's features, the prediction (the original label, or a value in the target's units) and, for a "
+        "classifier, a probability_<class> column per class. The features are taken by name, in any order; "
+        "other columns are left out unless kept. The model's scaling is applied.",
     )
-    predict.add_argument("model", metavar="MODEL")
+    predict.add_argument("model", metavar="MODEL", help="a model.npz, or a run folder holding one")
     predict.add_argument("data", metavar="DATA")
     predict.add_argument("--target", metavar="COLUMN", help="a column of DATA to leave out (for a model without "
                          "feature names; others leave out every column they do not use)")
     predict.add_argument("--delimiter", type=_delimiter, metavar="CHAR", help="the CSV delimiter (default: "
                          "sniffed)")
+    predict.add_argument("--keep", action="append", metavar="COLUMN",
+                         help="copy this column of DATA (an ID, a label: any type, as written) into the output, "
+                         "in front; repeat for more (--keep id --keep name); an array file's columns are 0, 1, "
+                         "... (and y)")
     predict.add_argument("--out", metavar="FILE", help="write the CSV here (default: standard output)")
     predict.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                          help="show a progress bar while a large file loads (default: on a terminal)")

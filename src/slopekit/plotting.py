@@ -378,13 +378,44 @@ def _loss_figure(history: Sequence[float], held_out: Sequence[tuple[int, float]]
 LOG_SPAN = 10.0
 
 
+#: Up to this many classes the decision boundary has a legend entry (and a distinct colour) per class; more
+#: get a colour bar with a few classes named on it.
+LEGEND_CLASSES = 20
+
+#: Up to this many classes the confusion matrix names every class on its axes; more get a few names.
+TICK_CLASSES = 30
+
+#: Class names longer than this are cut, with an ellipsis, in legends and on axes.
+NAME_LENGTH = 18
+
+
+def _short(name: str, limit: int = NAME_LENGTH) -> str:
+    """``name``, or its first ``limit - 1`` characters and an ellipsis."""
+    return name if len(name) <= limit else name[:limit - 1] + "\u2026"
+
+
 def _class_colors(k: int) -> list[Any]:
+    """Distinct colours for up to `LEGEND_CLASSES` classes; beyond, a smooth colour map (read off a bar)."""
     if k <= len(_COLORS):
         return list(_COLORS[:k])
     from matplotlib import colormaps
 
-    cmap = colormaps["tab20"]
-    return [cmap(j % 20) for j in range(k)]
+    if k <= LEGEND_CLASSES:
+        return [colormaps["tab20"](j) for j in range(k)]
+    cmap = colormaps["turbo"]
+    return [cmap(0.05 + 0.9 * j / (k - 1)) for j in range(k)]
+
+
+def _few_classes(axis: Any, names: Sequence[str]) -> int:
+    """Ticks on about ten of the classes ``0 .. k-1`` on ``axis``, labelled with their names; the step."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    k = len(names)
+    step = max(1, int(np.ceil(k / 10)))
+    axis.set_major_locator(FixedLocator(np.arange(0, k, step)))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: _short(names[int(round(x))], 12)
+                                           if 0 <= round(x) < k else ""))
+    return step
 
 
 def decision_boundary(net: Any, X: np.ndarray, y: np.ndarray, path: str | os.PathLike, *,
@@ -393,8 +424,11 @@ def decision_boundary(net: Any, X: np.ndarray, y: np.ndarray, path: str | os.Pat
                       feature_names: Sequence[str] | None = None, title: str = "Decision boundary") -> tuple[int, int]:
     """The classes a two-feature classifier predicts over the plane, with the data on top.
 
-    Colour is the class (a legend entry per class), the marker the split:
-    dots for training rows, triangles for held-out ones.
+    Colour is the class, the marker the split: dots for training rows,
+    triangles for held-out ones. The legend sits to the right of the plot,
+    with names cut to `NAME_LENGTH` characters; with more than
+    `LEGEND_CLASSES` classes a colour bar takes its place, naming about ten
+    of them, and the markers' legend goes below.
 
     Parameters
     ----------
@@ -426,7 +460,11 @@ def decision_boundary(net: Any, X: np.ndarray, y: np.ndarray, path: str | os.Pat
         raise ValueError("decision_boundary: needs a classifier with exactly two input features")
     fig = _boundary_figure(net, X, y, X_test, y_test, transform, class_names, feature_names, title)
     _save(fig, path)
-    return round(6.0 * DPI), round(5.6 * DPI)
+    return round(BOUNDARY_SIZE[0] * DPI), round(BOUNDARY_SIZE[1] * DPI)
+
+
+#: The decision boundary's size in inches: the plot and, at its right, the legend or colour bar.
+BOUNDARY_SIZE = (7.4, 5.6)
 
 
 def _boundary_figure(net: Any, X: np.ndarray, y: np.ndarray, X_test: np.ndarray | None, y_test: np.ndarray | None,
@@ -449,9 +487,9 @@ def _boundary_figure(net: Any, X: np.ndarray, y: np.ndarray, X_test: np.ndarray 
     with np.errstate(all="ignore"):
         classes = _chunked.predict(net, grid).reshape(G0.shape)
     k = max(int(net.layer_sizes[-1]), 2)
-    names = list(class_names) if class_names is not None else [str(j) for j in range(k)]
+    names = [str(n) for n in class_names] if class_names is not None else [str(j) for j in range(k)]
     colors = _class_colors(k)
-    fig = _figure(6.0, 5.6)
+    fig = _figure(*BOUNDARY_SIZE)
     ax = fig.add_subplot()
     ax.contourf(G0, G1, classes, levels=np.arange(k + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.22)
     if k == 2 or len(np.unique(classes)) > 1:
@@ -466,11 +504,25 @@ def _boundary_figure(net: Any, X: np.ndarray, y: np.ndarray, X_test: np.ndarray 
             if mine.any():
                 ax.scatter(rows[mine, 0], rows[mine, 1], color=colors[j], marker=marker, s=size, edgecolors=edge,
                            linewidths=lw)
-    handles = [Line2D([], [], ls="none", marker="s", ms=8, color=colors[j], label=names[j]) for j in range(k)]
-    handles.append(Line2D([], [], ls="none", marker="o", ms=5, color="0.45", mec="white", label="training"))
+    handles = [Line2D([], [], ls="none", marker="o", ms=5, color="0.45", mec="white", label="training")]
     if len(splits) > 1:
         handles.append(Line2D([], [], ls="none", marker="^", ms=6, color="0.45", mec="black", label="held out"))
-    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    if k <= LEGEND_CLASSES:
+        handles = [Line2D([], [], ls="none", marker="s", ms=8, color=colors[j], label=_short(names[j]))
+                   for j in range(k)] + handles
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8,
+                  frameon=False)
+    else:  # a legend entry per class would not fit, nor could its colours be told apart: a colour bar
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import BoundaryNorm
+
+        bar = fig.colorbar(ScalarMappable(BoundaryNorm(np.arange(k + 1) - 0.5, k), ListedColormap(colors)), ax=ax,
+                           fraction=0.06, pad=0.02)
+        _few_classes(bar.ax.yaxis, names)
+        bar.ax.tick_params(labelsize=7)
+        bar.set_label(f"{k} classes (a few named)", fontsize=8)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(handles),
+                  fontsize=8, frameon=False)
     ax.set_xlabel(feature_names[0] if feature_names else "x\u2081")
     ax.set_ylabel(feature_names[1] if feature_names else "x\u2082")
     ax.set_title(title, fontsize=10)
@@ -523,11 +575,18 @@ def _confusion_figure(counts: np.ndarray, class_names: Sequence[str], title: str
         for (i, j), c in np.ndenumerate(counts):
             ax.text(j, i, str(c), ha="center", va="center", fontsize=9 if k <= 12 else 7,
                     color="white" if c > 0.6 * counts.max() else "0.1")
-    names = [n if len(n) <= 14 else n[:13] + "\u2026" for n in class_names]
-    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 3 else 0, ha="right"
-                  if max(map(len, names)) > 3 else "center", fontsize=8)
-    ax.set_yticks(range(k), names, fontsize=8)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    names = [_short(str(n), 14) for n in class_names]
+    if k <= TICK_CLASSES:
+        ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 3 else 0, ha="right"
+                      if max(map(len, names)) > 3 else "center", fontsize=8)
+        ax.set_yticks(range(k), names, fontsize=8)
+        note = ""
+    else:  # a name per class would be unreadable: about ten of them
+        step = _few_classes(ax.xaxis, names)
+        _few_classes(ax.yaxis, names)
+        ax.tick_params(labelsize=8)
+        note = f" ({k} classes, 1 in {step} named)"
+    ax.set_xlabel("predicted class" + note)
+    ax.set_ylabel("true class" + note)
     ax.set_title(title, fontsize=10)
     return fig
