@@ -170,3 +170,27 @@ def test_a_network_with_a_softmax_hidden_layer_passes_the_gradient_check():
     for hidden in ("softmax", "log_softmax"):
         net = slopekit.Network([2, 4, 1], hidden=hidden, seed=3)
         assert slopekit.gradient_check(net, X, y) < 1e-7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 30.0, 1e4, 1e30])
+def test_the_numpy_kernel_gives_the_generic_formulas_bits(dtype, axis, scale):
+    """`Softmax._value_np` (few temporaries, what a network's output layer calls) against the array-API formula."""
+    from slopekit.activations.softmax import Softmax
+
+    rng = np.random.RandomState(int(np.log10(scale) * 10) + 100)
+    with np.errstate(over="ignore"):
+        z = (rng.randn(40, 7) * scale).astype(dtype)
+    z[1, 0] = -np.inf  # an entry of -inf in a row with a finite maximum
+    z[2, :] = z[2, 0]  # ties at the maximum
+    z[3, 1], z[3, 2] = -np.finfo(dtype).max, np.finfo(dtype).max  # z - m overflows
+    z[4, 3] = np.inf  # a row with an infinite maximum: the generic formula there
+    z[5, 0] = np.nan
+    g = Softmax(axis=axis)
+    fast = np.empty_like(z)
+    g._value_np(z, fast)
+    with np.errstate(all="ignore"):
+        reference = g._softmax(np, z)[0]
+    np.testing.assert_array_equal(fast, reference)
+    np.testing.assert_array_equal(g(z), reference)

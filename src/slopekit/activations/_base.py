@@ -259,14 +259,13 @@ class Activation:
             return _public_kernels(self, from_output)
         dtype = np.dtype(dtype)
         kernel = "_from_output" if from_output else "_derivative"
-        bare = (dtype in (np.dtype(np.float32), np.dtype(np.float64)) and cls._run_np is Activation._run_np
-                and cls._backward_np is Activation._backward_np)
+        bare = dtype in (np.dtype(np.float32), np.dtype(np.float64)) and cls._run_np is Activation._run_np
         if bare and n_elements < self._blocked_from("_value", dtype):
             forward = getattr(self, "_value_np")  # what _run_np runs for such arrays, without its checks
         else:
             def forward(z, a):
                 self._run_np("_value", z, a)
-        if bare and n_elements < self._blocked_from(kernel, dtype):
+        if bare and cls._backward_np is Activation._backward_np and n_elements < self._blocked_from(kernel, dtype):
             slope, multiply = getattr(self, kernel + "_np"), np.multiply
 
             def backward(da, z, a, dz):  # what _backward_np does for such arrays: the slope, then times da

@@ -153,6 +153,45 @@ class Softmax(_AlongAxis):
     def _value_xp(self, xp, z):
         return self._softmax(xp, z)[0]
 
+    def _value_np(self, z, out):
+        """`_value_xp`'s formula on NumPy, into ``out`` with few temporaries, for rows whose maximum is finite.
+
+        The same operations in the same order as `_exp_terms` and `_softmax`
+        (so the same bits), without the selections that only rows with an
+        infinite or NaN maximum need; other input takes the generic formula.
+        A network's softmax output layer calls this once per batch.
+        """
+        axis = _axis(self.name, z, self.axis)
+        if z.shape[axis] == 0 or z.dtype not in (np.float32, np.float64):
+            super()._value_np(z, out)
+            return
+        with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+            m = np.maximum.reduce(z, axis=axis, keepdims=True)  # np.max without its Python wrapper
+            if not np.isfinite(m).all():
+                super()._value_np(z, out)
+                return
+            shifted = np.subtract(z, m)
+            bb = np.subtract(shifted, z)
+            low = np.subtract(shifted, bb)
+            np.subtract(z, low, out=low)
+            np.subtract(np.negative(m), bb, out=bb)
+            np.add(low, bb, out=low)  # low = (z - (shifted - bb)) + (-m - bb): the rounding error of z - m
+            if not np.isfinite(low).all():  # where z - m is infinite, so is or NaN is low: one check for both
+                finite = np.isfinite(shifted)
+                finite &= np.isfinite(low)
+                np.copyto(low, 0, where=~finite)
+            e = np.exp(shifted, out=out)
+            np.multiply(e, low, out=low)
+            np.add(e, low, out=e)  # e + e * low
+            top = z == m
+            k = np.add.reduce(top, axis=axis, keepdims=True, dtype=z.dtype)
+            np.copyto(low, e)
+            np.copyto(low, 0, where=top)
+            r = np.add.reduce(low, axis=axis, keepdims=True)
+            r += k - 1
+            r += 1
+            np.divide(e, r, out=out)
+
     def _derivative_xp(self, xp, z):
         s, rest = self._softmax(xp, z)
         return s * rest
