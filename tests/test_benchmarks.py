@@ -28,6 +28,8 @@ def run(script, *args):
     ("handoff.py", ["--repeat", "3"], ["round trip to a pool thread", "exp 1e6 float64"]),
     ("torch_activations.py", ["--sizes", "1000", "--repeat", "2", "--dtypes", "float32,float64"],
      ["torch", "goal"]),
+    ("engine_ab.py", ["--other", str(BENCHMARKS.parent), "--rounds", "1", "--samples", "300"],
+     ["course (us/epoch)", "MLP epoch (ms)", "ratio"]),
 ])
 def test_a_benchmark_script_runs_and_prints_its_table(script, args, expected):
     out = run(script, *args)
