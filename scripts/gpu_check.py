@@ -110,14 +110,19 @@ def time_epoch(torch, device: str, n: int, repeat: int) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and rounds")
+    parser.add_argument("--cpu", action="store_true", help="the checks (not the timing) on CPU tensors instead")
     args = parser.parse_args(argv)
     try:
         import torch
     except ImportError:
         print("PyTorch is not installed: nothing to check")
         return 0
+    if args.cpu:
+        check_activations(lambda a: torch.tensor(a), lambda t: t.numpy(), "torch cpu")
+        check_network(torch, "cpu")
+        return 0
     if not torch.cuda.is_available():
-        print("no CUDA device: nothing to check")
+        print("no CUDA device: nothing to check (--cpu runs the checks on CPU tensors)")
         return 0
     print(f"slopekit {slopekit.__version__}, torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
     check_activations(lambda a: torch.tensor(a, device="cuda"), lambda t: t.cpu().numpy(), "torch cuda")

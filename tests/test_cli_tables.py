@@ -391,7 +391,7 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys):
     assert cli.main([*argv, "--out", str(out)]) == 1
     captured = capsys.readouterr()
     line = one_line_error(type(captured)("", captured.err), "training diverged", "try a smaller --lr than 2",
-                          f"the last good checkpoint (epoch ")
+                          "the last good checkpoint (epoch ")
     epoch = int(re.search(r"by epoch (\d+) ", line).group(1))
     kept = int(re.search(r"checkpoint \(epoch (\d+)\)", line).group(1))
     assert files_under(out) == ["checkpoint.npz"]  # no model, no pictures, no metrics
@@ -496,24 +496,22 @@ def test_a_large_file_loads_block_by_block_with_the_same_values(tmp_path, monkey
         _data_files.read_labelled(str(path))
 
 
-def test_evaluation_runs_in_blocks(monkeypatch):
+def test_the_loss_runs_in_blocks(monkeypatch):
+    """(predict, predict_proba and score work in blocks in the network: tests/test_network_backends.py.)"""
     from slopekit import _chunked
 
     X, y = slopekit.datasets.spirals(n_samples=900)
     net = slopekit.Network([2, 8, 3], "tanh", "softmax").fit(X, y, epochs=50, learning_rate=0.05)
     seen = []
-    real = slopekit.Network._output_z
+    real = slopekit.Network.loss
 
-    def recording(self, X, who):
+    def recording(self, X, y, **kwargs):
         seen.append(len(X))
-        return real(self, X, who)
+        return real(self, X, y, **kwargs)
 
-    monkeypatch.setattr(slopekit.Network, "_output_z", recording)
-    assert np.array_equal(_chunked.predict(net, X, rows=256), net.predict(X))
-    assert max(seen[:-1]) == 256
-    np.testing.assert_allclose(_chunked.predict_proba(net, X, rows=100), net.predict_proba(X), rtol=1e-15)
-    assert _chunked.score(net, X, y, rows=128) == net.score(X, y)
-    assert _chunked.loss(net, X, y, rows=300) == pytest.approx(net.loss(X, y), rel=1e-13)
+    monkeypatch.setattr(slopekit.Network, "loss", recording)
+    assert _chunked.loss(net, X, y, rows=300) == pytest.approx(real(net, X, y), rel=1e-13)
+    assert seen == [300, 300, 300]
 
 
 def test_labels_with_commas_and_quotes_come_back_whole(tmp_path, capsys):

@@ -70,14 +70,14 @@ class Predictor:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The prediction for each row of ``X`` (in the file's units): original labels, or values."""
-        raw = _chunked.predict(self.net, self._inputs(X))
+        raw = self.net.predict(self._inputs(X))
         if self.target is None:
             return raw
         return self.target.decode(raw)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Each class's probability for each row of ``X``, columns in the order of `classes`."""
-        return _chunked.predict_proba(self.net, self._inputs(X))
+        return self.net.predict_proba(self._inputs(X))
 
     def header(self, names: list[str]) -> list[str]:
         """The CSV header: the features, ``prediction``, and a ``probability_<class>`` per class."""
@@ -142,8 +142,8 @@ class Predictor:
             values = np.asarray(self.predict(X), dtype=np.float64).reshape(len(X), -1)
             return features + [values[:, j] for j in range(values.shape[1])]
         labels = np.array([_label(c) for c in self.classes])
-        proba = _chunked.predict_proba(self.net, inputs).astype(np.float64)
-        return features + [labels[_chunked.predict(self.net, inputs)]] + [proba[:, j] for j in range(proba.shape[1])]
+        proba = self.net.predict_proba(inputs).astype(np.float64)
+        return features + [labels[self.net.predict(inputs)]] + [proba[:, j] for j in range(proba.shape[1])]
 
 
 def _needs_quotes(column: Any) -> bool:

@@ -139,11 +139,7 @@ class Training:
                 self.save()
                 self.step(X, Y, layers, learning_rate, l2, n)
                 loss = float(self.loss(X, Y, layers, l2, n))
-                if not math.isfinite(loss):
-                    raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
-                losses.append(loss)
-                history.append(loss)
-                if self._report(epoch, epochs, loss, callback, verbose):
+                if self._end_epoch(epoch, loss, losses, history, callback, verbose, who, epochs, learning_rate):
                     break
             return losses
         shuffle = self.generator(rng)
@@ -162,17 +158,18 @@ class Training:
                     raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
                 total = total + loss * Xb.shape[0]
                 self.step(Xb, Yb, layers, learning_rate, l2, n)
-            loss = float(total) / n
-            if not math.isfinite(loss):
-                raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
-            losses.append(loss)
-            history.append(loss)
-            if self._report(epoch, epochs, loss, callback, verbose):
+            if self._end_epoch(epoch, float(total) / n, losses, history, callback, verbose, who, epochs,
+                               learning_rate):
                 break
         return losses
 
-    def _report(self, epoch: int, epochs: int, loss: float, callback: Callable | None, verbose: int) -> bool:
-        """Print and call back after an epoch; True if the callback asks to stop."""
+    def _end_epoch(self, epoch: int, loss: float, losses: list[float], history: list[float],
+                   callback: Callable | None, verbose: int, who: str, epochs: int, learning_rate: float) -> bool:
+        """Record an epoch's loss (or raise `Diverged`), print, call back; True if the callback asks to stop."""
+        if not math.isfinite(loss):
+            raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
+        losses.append(loss)
+        history.append(loss)
         if verbose and (epoch % verbose == 0 or epoch == epochs):
             print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}: loss {loss:.6f}")
         return callback is not None and bool(callback(epoch, loss))

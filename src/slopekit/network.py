@@ -1003,7 +1003,10 @@ class Network:
     def _output_z(self, X: Any, who: str) -> Any:
         """:math:`Z_L` for the rows of ``X``, computed in chunks of rows so that memory stays bounded."""
         self._library(X, who, follow=False)
-        X = self._features(X, who)
+        return self._forward_in_chunks(self._features(X, who))
+
+    def _forward_in_chunks(self, X: Any) -> Any:
+        """:math:`Z_L` for checked features ``X``, at most `_CHUNK_ELEMENTS` per layer array at a time."""
         n = X.shape[0]
         W, b = (self._p.weights, self._p.biases)
         rows = min(n, max(1024, _CHUNK_ELEMENTS // max(self._sizes[1:])))
@@ -1080,7 +1083,7 @@ class Network:
         self._library(X, "score", follow=False)
         Xc = self._features(X, "score")
         Y = _backends.to_numpy(self._targets(y, Xc.shape[0], "score"), self._p.xp)
-        Z = _backends.to_numpy(self._output_z(X, "score"), self._p.xp)
+        Z = _backends.to_numpy(self._forward_in_chunks(Xc), self._p.xp)
         if self.output == "identity":
             Y64, Z64 = Y.astype(np.float64), Z.astype(np.float64)
             residual = ((Y64 - Z64) ** 2).sum(axis=0)

@@ -473,8 +473,6 @@ def _boundary_figure(net: Any, X: np.ndarray, y: np.ndarray, X_test: np.ndarray 
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
 
-    from . import _chunked
-
     points = X if X_test is None else np.vstack([X, X_test])
     lo, hi = points.min(axis=0), points.max(axis=0)
     margin = 0.08 * (hi - lo) + 1e-9 * np.maximum(1.0, np.abs(points).max(axis=0))
@@ -485,7 +483,7 @@ def _boundary_figure(net: Any, X: np.ndarray, y: np.ndarray, X_test: np.ndarray 
     if transform is not None:
         grid = transform(grid)
     with np.errstate(all="ignore"):
-        classes = _chunked.predict(net, grid).reshape(G0.shape)
+        classes = net.predict(grid).reshape(G0.shape)
     k = max(int(net.layer_sizes[-1]), 2)
     names = [str(n) for n in class_names] if class_names is not None else [str(j) for j in range(k)]
     colors = _class_colors(k)

@@ -12,8 +12,9 @@ epoch (``Run.diverged`` says why) and writes nothing more.
 A data file is split by the seed, then scaled with statistics of the
 training rows only (`slopekit._scaling`); its target decides the task and the
 output (`slopekit._targets`). Scores, the held-out loss and the confusion
-matrix are computed on row blocks (`slopekit._chunked`), so that memory stays
-bounded on large tables.
+matrix are computed on row blocks (`Network.score` and `Network.predict` do
+so themselves, the loss goes through `slopekit._chunked`), so that memory
+stays bounded on large tables.
 
 Resuming is exact: a checkpoint holds the parameters, the optimizer's state
 (step count, velocities, moments; `Network.optimizer_state`), the epoch, the
@@ -344,7 +345,7 @@ class Run:
             every = max(1, s.epochs // 200)
             if epoch % every == 0 or epoch == s.epochs:
                 with np.errstate(all="ignore"):  # a diverging run's overflow is reported by fit
-                    score = _chunked.score(self.net, d.X_train, d.y_train)
+                    score = self.net.score(d.X_train, d.y_train)
                 bar.set_postfix_str(f"loss {loss:.4f}, {score_name(self.output)} {score:.3f}", refresh=False)
             bar.update(1)
         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
@@ -419,8 +420,8 @@ class Run:
         """Score the network and write the model, pictures and ``metrics.json``; returns the metrics."""
         d, net, key = self.data, self.net, score_name(self.output)
         with np.errstate(all="ignore"):  # huge but finite weights may overflow on the way to a score
-            train_score = _chunked.score(net, d.X_train, d.y_train)
-            test_score = _chunked.score(net, d.X_test, d.y_test) if len(d.X_test) else None
+            train_score = net.score(d.X_train, d.y_train)
+            test_score = net.score(d.X_test, d.y_test) if len(d.X_test) else None
         metrics: dict[str, Any] = {
             "settings": self.settings.to_json(),
             "network": repr(net),
@@ -469,7 +470,7 @@ class Run:
             files.append("decision_boundary.png")
         if len(d.X_test):
             with np.errstate(all="ignore"):
-                predicted = _chunked.predict(net, d.X_test)
+                predicted = net.predict(d.X_test)
             counts = _chunked.confusion(d.y_test, predicted, len(classes))
             metrics["confusion"] = {"classes": classes, "counts": counts.tolist()}  # row: true, column: predicted
             plotting.confusion_matrix(counts, classes, os.path.join(self.folder, "confusion.png"),
