@@ -584,7 +584,7 @@ class Network:
 
     # -- the loss and its gradient ---------------------------------------------------------------
 
-    def loss(self, X: Any, y: Any, *, l2: float = 0.0) -> float:
+    def loss(self, X: Any, y: Any, *, l2: float = 0.0, sample_weight: Any = None) -> float:
         r"""The mean loss on ``(X, y)``, computed stably from the output's pre-activation.
 
         Parameters
@@ -598,17 +598,39 @@ class Network:
             ``(n_samples, n_outputs)`` for ``"identity"``.
         l2 : float, default 0
             Adds :math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert_F^2` (biases
-            are not penalised), :math:`n` the number of samples.
+            are not penalised), :math:`n` the number of samples (with
+            ``sample_weight``, the sum of the weights).
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative finite weights, not all 0, of any array library;
+            the loss becomes their weighted mean (see Notes). Integer weights
+            count a sample that many times. Never modified.
 
         Returns
         -------
         float
+
+        Raises
+        ------
+        ValueError
+            For ``sample_weight`` of another length than ``X``, not 1-D, with
+            a negative, NaN or infinite weight, or all 0.
+        TypeError
+            For ``sample_weight`` that does not hold real numbers.
 
         Notes
         -----
         Binary cross-entropy is :math:`\operatorname{softplus}((1 - 2y) z)`
         and categorical cross-entropy :math:`\log\sum_k e^{z_k} - z_y` by
         log-sum-exp (`slopekit.losses`): never :math:`\log 0`.
+
+        With sample weights :math:`w_i` and :math:`\ell_i` the loss of sample
+        :math:`i` (for ``"identity"``, its mean over the outputs), as
+        scikit-learn's ``MLPClassifier`` and ``MLPRegressor``:
+
+        .. math::
+
+            \mathcal L = \frac{\sum_i w_i \ell_i}{\sum_i w_i}
+              + \frac{\lambda}{2 \sum_i w_i} \sum_l \lVert W_l \rVert_F^2.
 
         Examples
         --------
@@ -618,15 +640,17 @@ class Network:
         Network([2, 1], hidden=[], output='sigmoid', seed=0, dtype='float64', init=None)
         >>> net.loss([[1.0, 0.0]], [0])  # a = 1 for label 0: large, but finite
         1000.0
+        >>> net.loss([[1.0, 0.0], [-1.0, 0.0]], [0, 0], sample_weight=[1, 3])  # (1 * 1000 + 3 * 0) / 4
+        250.0
         """
-        return self.loss_and_gradients(X, y, l2=l2, _who="loss", _gradients=False)[0]
+        return self.loss_and_gradients(X, y, l2=l2, sample_weight=sample_weight, _who="loss", _gradients=False)[0]
 
-    def gradients(self, X: Any, y: Any, *, l2: float = 0.0) -> dict[str, Any]:
+    def gradients(self, X: Any, y: Any, *, l2: float = 0.0, sample_weight: Any = None) -> dict[str, Any]:
         r"""The exact gradient of `loss` by vectorised backpropagation.
 
         Parameters
         ----------
-        X, y, l2
+        X, y, l2, sample_weight
             As for `loss`.
 
         Returns
@@ -635,6 +659,13 @@ class Network:
             ``{"W1": dW1, "b1": db1, ...}``, new arrays shaped like the
             parameters, in the network's dtype and library. With ``l2``,
             :math:`dW_l` gains :math:`\frac{\lambda}{n} W_l`.
+
+        Notes
+        -----
+        Sample weights enter backpropagation at the output only,
+        :math:`dZ_L = w \odot (A_L - Y) / \sum_i w_i` (each row times its
+        sample's weight), and with ``l2`` :math:`dW_l` gains
+        :math:`\frac{\lambda}{\sum_i w_i} W_l`: scikit-learn's ``_backprop``.
 
         Examples
         --------
@@ -646,16 +677,23 @@ class Network:
         (['W1', 'b1', 'W2', 'b2'], (5, 3))
         >>> slopekit.gradient_check(net, X, y) < 1e-7
         True
+        >>> w = np.arange(10) % 3  # weights 0, 1, 2: as if each sample were there that many times
+        >>> slopekit.gradient_check(net, X, y, sample_weight=w) < 1e-7
+        True
+        >>> again = np.repeat(np.arange(10), w)
+        >>> bool(np.allclose(net.gradients(X, y, sample_weight=w)["W1"], net.gradients(X[again], y[again])["W1"]))
+        True
         """
-        return self.loss_and_gradients(X, y, l2=l2, _who="gradients")[1]
+        return self.loss_and_gradients(X, y, l2=l2, sample_weight=sample_weight, _who="gradients")[1]
 
     def loss_and_gradients(self, X: Any, y: Any, *, l2: float = 0.0, reduction: str = "mean",
-                           _who: str = "loss_and_gradients", _gradients: bool = True) -> tuple[float, dict[str, Any]]:
+                           sample_weight: Any = None, _who: str = "loss_and_gradients",
+                           _gradients: bool = True) -> tuple[float, dict[str, Any]]:
         r"""The loss and its gradient from one forward pass: ``(loss, gradients)``.
 
         Parameters
         ----------
-        X, y, l2
+        X, y, l2, sample_weight
             As for `loss`.
         reduction : {"mean", "sum"}, default "mean"
             ``"mean"``: exactly ``(loss(X, y, l2=l2), gradients(X, y, l2=l2))``.
@@ -663,7 +701,9 @@ class Network:
             times the mean, so that shards of a data set can be added up
             (divide the totals by the total number of samples); an empty
             shard, ``X`` of shape ``(0, n_features)``, gives 0 and zero
-            gradients.
+            gradients. With ``sample_weight``, the weighted sums
+            :math:`\sum_i w_i \ell_i` and their gradients (divide the totals
+            by the total weight); a shard's weights may all be 0.
 
         Returns
         -------
@@ -698,6 +738,8 @@ class Network:
             shape = tuple(np.shape(X) if not hasattr(X, "shape") else X.shape)
             if len(shape) != 2 or shape[1] != self._sizes[0]:
                 raise ValueError(f"{who}: X has shape {shape}; an empty shard must have shape (0, {self._sizes[0]})")
+            if sample_weight is not None:
+                _sample_weight(sample_weight, 0, who, zero_sum=True)
             if _non_negative_real(who, "l2", l2):
                 raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs "
                                  "to the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l")
@@ -709,19 +751,34 @@ class Network:
             raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs to "
                              "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
         n = X.shape[0]
+        weights = self._weights(sample_weight, n, who, zero_sum=reduction == "sum")
+        total = n if weights is None else weights[1]  # what the mean divides by: n, or the sum of the weights
+        if weights is not None and total == 0:  # a shard whose weights are all 0 (reduction="sum")
+            weights = (weights[0], 1.0)
         layers = self._layers(n)
         W, b = (self._p.weights, self._p.biases)
-        loss = float(layers.forward_loss(X, Y, W, b))
+        loss = float(layers.forward_loss(X, Y, W, b, weights))
         if not _gradients:
-            return loss + self._p.penalty(l2, n), {}
-        grads = layers.backward(X, Y, W, float(n) if reduction == "sum" else 1.0)
+            return loss + self._p.penalty(l2, total), {}
+        grads = layers.backward(X, Y, W, float(total) if reduction == "sum" else 1.0, weights)
         if self._p.xp is None:
             grads = [g.copy() for g in grads]
         if l2:
-            grads[0::2] = [dW + W_l * (l2 / n) for dW, W_l in zip(grads[0::2], W)]
+            grads[0::2] = [dW + W_l * (l2 / total) for dW, W_l in zip(grads[0::2], W)]
         if reduction == "sum":
-            return loss * n, dict(zip(self._names(), grads))
-        return loss + self._p.penalty(l2, n), dict(zip(self._names(), grads))
+            return loss * total, dict(zip(self._names(), grads))
+        return loss + self._p.penalty(l2, total), dict(zip(self._names(), grads))
+
+    def _weights(self, sample_weight: Any, n: int, who: str, *, zero_sum: bool = False) -> tuple[Any, float] | None:
+        """``(w, sum of w)``: checked sample weights as a column ``(n, 1)`` of the parameters' library and dtype."""
+        if sample_weight is None:
+            return None
+        w = _sample_weight(sample_weight, n, who, zero_sum=zero_sum)
+        total = math.fsum(w.tolist())
+        column = w.reshape(n, 1).astype(_parameter_set.host_dtype(self._p.dtype_name))
+        if self._p.xp is not None:
+            column = _backends.from_numpy(column, self._p.xp, self._p.device, self.dtype)
+        return column, total
 
     # -- training -------------------------------------------------------------------------------
 
@@ -747,7 +804,8 @@ class Network:
     def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
             optimizer: str | optimizers.Optimizer = "gd", l2: float = 0.0,
             callback: Callable[[int, float], Any] | None = None, verbose: int = 0,
-            rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
+            rng: np.random.RandomState | np.random.Generator | int | None = None,
+            sample_weight: Any = None) -> Network:
         r"""Train by gradient descent on the loss of `loss`; returns ``self``.
 
         Parameters
@@ -790,6 +848,12 @@ class Network:
             same way. Pass one generator to several calls (or save its state
             in a ``callback``) to continue one sequence of shuffles across
             them. Full-batch training does not use it.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights, not all 0 (see `loss`): training minimises
+            the weighted mean loss, and the L2 term's :math:`n` becomes the
+            sum of the weights. Each mini-batch's gradient is the weighted
+            mean over its samples (a batch whose weights are all 0 gives a
+            zero gradient), as in scikit-learn's ``MLPClassifier``.
 
         Returns
         -------
@@ -846,7 +910,10 @@ class Network:
             raise ValueError(f"{who}: verbose must be an integer >= 0 (print every that many epochs), "
                              f"got {verbose!r}")
         _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+        if sample_weight is not None:
+            _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
         X, Y = self._training_data(X, y, who)
+        weights = self._weights(sample_weight, X.shape[0], who)
         # Everything is checked: from here on the network changes.
         training = self._new_training(rule)
         self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
@@ -854,7 +921,8 @@ class Network:
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 training.epochs(X, Y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2,
-                                rng=rng, history=self.history, callback=callback, verbose=int(verbose), who=who)
+                                rng=rng, history=self.history, callback=callback, verbose=int(verbose), who=who,
+                                weights=weights)
         except _training.Diverged:
             if not self.history:
                 self.history = previous if training.stepper is None else []
@@ -863,12 +931,13 @@ class Network:
 
     def partial_fit(self, X: Any, y: Any, *, learning_rate: float, optimizer: str | optimizers.Optimizer = "gd",
                     batch_size: int | None = None, l2: float = 0.0,
-                    rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
+                    rng: np.random.RandomState | np.random.Generator | int | None = None,
+                    sample_weight: Any = None) -> Network:
         r"""One epoch of training that continues the optimizer state of the previous `partial_fit`; returns ``self``.
 
         Parameters
         ----------
-        X, y, learning_rate, optimizer, batch_size, l2
+        X, y, learning_rate, optimizer, batch_size, l2, sample_weight
             As for `fit`.
         rng : numpy.random.RandomState, numpy.random.Generator or int, optional
             As for `fit`. A seed (or None, the network's `seed`) names a
@@ -906,13 +975,16 @@ class Network:
         learning_rate, batch_size, rule, l2 = self._training_arguments(who, learning_rate, batch_size, optimizer,
                                                                        l2, rng)
         _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+        if sample_weight is not None:
+            _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
         X, Y = self._training_data(X, y, who)
+        weights = self._weights(sample_weight, X.shape[0], who)
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
         training = self._training[0]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             training.epochs(X, Y, epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
-                            history=self.history, who=who)
+                            history=self.history, who=who, weights=weights)
         return self
 
     def _training_data(self, X: Any, y: Any, who: str) -> tuple[Any, Any]:
@@ -1185,6 +1257,32 @@ def _check_rule_for_dtype(who: str, rule: optimizers.Optimizer, dtype_name: str)
             raise ValueError(f"{who}: Adam's eps={eps:g} rounds to 0 in {dtype_name}, so its steps would divide 0 "
                              f"by 0 where a gradient vanishes; pass optimizer=optimizers.Adam(eps=1e-4) (or larger), "
                              f"or train in float32")
+
+
+def _sample_weight(sample_weight: Any, n: int | None, who: str, *, zero_sum: bool = False) -> np.ndarray:
+    """Checked sample weights: a new float64 NumPy array of shape ``(n,)``, non-negative and finite.
+
+    ``zero_sum`` allows weights that are all 0 (a shard of a data set); otherwise their sum must be positive.
+    """
+    xp = _backends.library_of(sample_weight, who, "sample_weight")
+    try:
+        w = np.asarray(_backends.to_numpy(_backends.detach(sample_weight, xp), xp))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{who}: sample_weight is not an array: {exc}") from None
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: sample_weight must hold real numbers, got dtype {w.dtype}")
+    if w.ndim != 1:
+        raise ValueError(f"{who}: sample_weight must be 1-D, one weight per sample, got shape {w.shape}")
+    if n is not None and w.shape[0] != n:
+        raise ValueError(f"{who}: sample_weight has {w.shape[0]} weights but X has {n} samples")
+    w = w.astype(np.float64)  # a copy: the caller's array is never written to
+    if not np.isfinite(w).all():
+        raise ValueError(f"{who}: sample_weight contains NaN or infinity")
+    if (w < 0).any():
+        raise ValueError(f"{who}: sample_weight must be >= 0, got {w[w < 0][0]:g}")
+    if not zero_sum and not w.sum() > 0:
+        raise ValueError(f"{who}: sample_weight is all 0: nothing to average over")
+    return w
 
 
 def _rows(X: Any) -> int | None:
