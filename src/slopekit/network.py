@@ -1095,6 +1095,29 @@ class Network:
         return self._p.xp.concat([layers.forward(X[start:min(start + rows, n), :], W, b)  # the array API's slices:
                                 for start in range(0, n, rows)], axis=0)  # every axis, and in bounds
 
+    def decision_function(self, X: Any) -> Any:
+        r"""The output layer's pre-activation :math:`Z_L = A_{L-1} W_L^\top + b_L`, shape ``(n_samples, n_L)``.
+
+        What the output activation turns into predictions: the log-odds of
+        class 1 for ``"sigmoid"`` (one column), the unnormalised
+        log-probabilities for ``"softmax"``, the predictions themselves for
+        ``"identity"``. In the network's dtype and library.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` is of another library (or device) than the parameters.
+
+        Examples
+        --------
+        >>> import slopekit
+        >>> net = slopekit.Network([1, 1]).set_parameters({"W1": [[2.0]], "b1": [-1.0]})
+        >>> net.decision_function([[0.0], [1.0]])
+        array([[-1.],
+               [ 1.]])
+        """
+        return self._output_z(X, "decision_function")
+
     def predict(self, X: Any) -> Any:
         """Predictions for the rows of ``X``.
 
