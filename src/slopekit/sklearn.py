@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from . import optimizers
 from .activations import Activation, get, parse
@@ -50,6 +52,11 @@ from .network import Network
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+#: The initial weights: Glorot's variance 2 / (n_in + n_out), MLPClassifier's (there uniform, here normal).
+_INIT = "glorot"
+#: Batches whose largest matrix product has at most this many multiply-adds train with one BLAS thread: at
+#: these sizes a second thread cannot pay for its hand-off, and on a busy machine it waits for a core.
+_ONE_THREAD_WORK = 1 << 23
 
 
 class _NetworkEstimator(BaseEstimator):
@@ -183,6 +190,14 @@ class _NetworkEstimator(BaseEstimator):
             batch_size = min(200, n)
         else:
             batch_size = min(int(settings["batch_size"]), n)
+        sizes = self.network_.layer_sizes
+        work = batch_size * max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        with (threadpool_limits(limits=1, user_api="blas") if work <= _ONE_THREAD_WORK else contextlib.nullcontext()):
+            self._train_batches(X, y, sample_weight, settings, incremental, batch_size, X_val, y_val, w_val)
+
+    def _train_batches(self, X, y, sample_weight, settings, incremental, batch_size, X_val, y_val, w_val) -> None:
+        """`slopekit.Network.fit` with a callback that records each epoch and stops as ``MLPClassifier`` does."""
+        n = X.shape[0]
         common = dict(learning_rate=settings["learning_rate"], optimizer=settings["optimizer"], l2=settings["l2"],
                       batch_size=None if batch_size >= n else batch_size, sample_weight=sample_weight)
         if incremental:
@@ -200,14 +215,15 @@ class _NetworkEstimator(BaseEstimator):
             return False
 
         start = len(self.loss_curve_)
+        self.n_iter_ = 0  # as MLPClassifier: the epochs of this fit (loss_curve_ goes on with warm_start)
         self.network_.fit(X, y, epochs=settings["epochs"], callback=callback, **common)
-        self.n_iter_ += len(self.network_.history)
+        self.n_iter_ = len(self.network_.history)
         if X_val is not None and self._best_parameters is not None:
             self.network_.set_parameters(self._best_parameters)  # the epoch of the best validation score
         if not stopped and len(self.loss_curve_) - start == settings["epochs"]:
             warnings.warn(f"{type(self).__name__}: stopped after epochs={settings['epochs']} before the "
                           f"{'validation score' if X_val is not None else 'training loss'} stopped improving by "
-                          f"tol={settings['tol']:g}; increase epochs", ConvergenceWarning, stacklevel=3)
+                          f"tol={settings['tol']:g}; increase epochs", ConvergenceWarning, stacklevel=5)
 
     def _train_lbfgs(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
                      settings: dict[str, Any]) -> None:
@@ -218,10 +234,10 @@ class _NetworkEstimator(BaseEstimator):
             self.loss_curve_.append(loss)
             self.best_loss_ = min(self.best_loss_, loss) if self.best_loss_ is not None else None
         self.loss_ = self.loss_curve_[-1]
-        self.n_iter_ += len(self.network_.history)
+        self.n_iter_ = len(self.network_.history)
         if len(self.network_.history) >= settings["epochs"]:
             warnings.warn(f"{type(self).__name__}: L-BFGS stopped at its limit of epochs={settings['epochs']} "
-                          "iterations before converging; increase epochs", ConvergenceWarning, stacklevel=3)
+                          "iterations before converging; increase epochs", ConvergenceWarning, stacklevel=5)
 
     def _after_epoch(self, loss: float, score: float | None, settings: dict[str, Any]) -> bool:
         """Record an epoch as ``MLPClassifier`` does; True when training should stop."""
@@ -248,7 +264,7 @@ class _NetworkEstimator(BaseEstimator):
         """A new ``network_`` and fresh training records."""
         self.network_ = Network([n_features, *settings["hidden_layer_sizes"], n_outputs],
                                 hidden=settings["activation"], output=self._output, seed=self._seed(),
-                                dtype=settings["dtype"])
+                                dtype=settings["dtype"], init=_INIT)
         self.n_iter_ = 0
         self.loss_curve_: list[float] = []
         self.n_outputs_ = n_outputs
