@@ -30,6 +30,8 @@ def run(script, *args):
      ["torch", "goal"]),
     ("engine_ab.py", ["--other", str(BENCHMARKS.parent), "--rounds", "1", "--samples", "300"],
      ["course (us/epoch)", "MLP epoch (ms)", "ratio"]),
+    ("sklearn_compare.py", ["--repeat", "1", "--epochs", "3", "--tables", "iris,diabetes"],
+     ["iris", "diabetes", "accuracy", "R^2", "ratio"]),
 ])
 def test_a_benchmark_script_runs_and_prints_its_table(script, args, expected):
     out = run(script, *args)

@@ -320,3 +320,20 @@ def test_lbfgs_is_passed_on_to_network_fit(monkeypatch):
 def test_real_data_scores_at_least_scikit_learns_minus_one_point(table):
     (row,) = sklearn_compare.compare([table], repeat=1)
     assert row["slopekit"] >= row["sklearn"] - 0.01, row
+
+
+def test_the_readme_example_runs_and_says_what_it_prints():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## In scikit-learn"):]
+    code = section[section.index("```python") + len("```python"):section.index("```\n", section.index("```python"))]
+    namespace = {}
+    quietly(exec, compile(code, "README.md", "exec"), namespace)
+    grid = namespace["grid"]
+    score = float(re.search(r"grid\.score\(X_test, y_test\)\s+# ([0-9.]+)", code).group(1))
+    assert round(grid.score(namespace["X_test"], namespace["y_test"]), 3) == score
+    assert grid.best_params_ == {"networkclassifier__hidden_layer_sizes": (100,), "networkclassifier__l2": 0.0001}
+    assert "hidden_layer_sizes (100,), l2 0.0001" in code
+    assert isinstance(namespace["net"], slopekit.Network)
