@@ -348,8 +348,10 @@ class NetworkClassifier(ClassifierMixin, _NetworkEstimator):
     hidden_layer_sizes : sequence of int, default (100,)
         Units per hidden layer.
     activation : str or Activation, default "relu"
-        Every hidden layer's activation: a name (``"tanh"``,
-        ``"leaky_relu:slope=0.001"``) or an object, as `slopekit.get` takes.
+        Every hidden layer's activation: a name or spec as
+        `slopekit.activations.parse` reads it (``"tanh"``,
+        ``"leaky_relu:slope=0.001"``), or an object such as
+        ``slopekit.get("elu", alpha=0.5)``.
     optimizer : {"adam", "gd", "momentum", "lbfgs"} or Optimizer, default "adam"
         The update rule (`slopekit.optimizers`); ``"lbfgs"`` is full-batch
         L-BFGS, passed on to `slopekit.Network.fit`.
