@@ -739,7 +739,7 @@ class Network:
         host = [_backends.to_numpy(p, self._p.xp) for p in self._p.arrays]
         P = np.concatenate([p.reshape(-1) for p in host]) if host else np.empty(0)
         n = chunks.n
-        loss_sum, G = chunks.totals(spec)(P, gradients)
+        loss_sum, G = chunks.totals(spec, who)(P, gradients)
         if reduction == "sum":
             loss = loss_sum
         else:
@@ -898,8 +898,10 @@ class Network:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
             X, Y = self._training_data(X, y, who)
             run = self._in_memory_run(X, Y, rule, settings)
-        # Everything is checked: from here on the network changes.
+        # Everything is checked (on Dask: but for the chunks' values): from here on the network changes.
         training = self._new_training(rule)
+        kept = (self._training, self._p.copies(), self.history) if _backends.is_dask(X) or _backends.is_dask(y) \
+            else None
         self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
         previous, self.history = self.history, []
         settings["history"] = self.history
@@ -909,6 +911,12 @@ class Network:
         except _training.Diverged:
             if not self.history:
                 self.history = previous if training.stepper is None else []
+            raise
+        except (ValueError, TypeError):  # a chunk of Dask data was bad: the network is put back as it was
+            if kept is None:
+                raise
+            self._training, self.history = kept[0], kept[2]
+            self._p.assign([_backends.to_numpy(p, self._p.xp) for p in kept[1]])
             raise
         return self
 
@@ -966,10 +974,22 @@ class Network:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
             X, Y = self._training_data(X, y, who)
             run = self._in_memory_run(X, Y, rule, settings)
+        kept = (self._training, self._p.copies(), len(self.history), self.optimizer_state()) \
+            if _backends.is_dask(X) or _backends.is_dask(y) else None
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            run(self._training[0])
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                run(self._training[0])
+        except (ValueError, TypeError):  # a chunk of Dask data was bad: the network is put back as it was
+            if kept is None:
+                raise
+            self._p.assign([_backends.to_numpy(p, self._p.xp) for p in kept[1]])
+            del self.history[kept[2]:]
+            self._training = kept[0]
+            if kept[3] is not None:
+                self._training[0].load_optimizer_state({k: v for k, v in kept[3].items() if k != "optimizer"})
+            raise
         return self
 
     def _in_memory_run(self, X: Any, Y: Any, rule: optimizers.Optimizer,
@@ -1003,7 +1023,7 @@ class Network:
         """What trains a `_training.NumpyTraining` on `_dask.Chunks`: full batch, L-BFGS or chunk by chunk."""
         from . import _dask
 
-        total = chunks.totals(_dask.architecture(self, self._p.dtype_name))
+        total = chunks.totals(_dask.architecture(self, self._p.dtype_name), settings["who"])
         if isinstance(rule, optimizers.LBFGS):
             from . import _lbfgs
 
