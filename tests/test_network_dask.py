@@ -322,3 +322,22 @@ def test_a_worker_killed_mid_fit_changes_nothing(client):
     assert killed
     assert relative(a.parameters(), b.parameters()) < 1e-10
     client.wait_for_workers(2, timeout=60)
+
+
+def test_the_readme_example_runs(tmp_path):
+    import pathlib
+    import subprocess
+    import sys
+
+    text = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    start = text.index("```python", text.index("### Larger than memory, or a cluster")) + len("```python")
+    code = text[start:text.index("```", start)]
+    assert "400_000" in code and "50_000" in code
+    code = code.replace("400_000", "40_000").replace("50_000", "5_000")  # a tenth of the rows, for speed
+    code = code.replace("LocalCluster(n_workers=2", "LocalCluster(dashboard_address=':0', n_workers=2")
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert float(lines[1]) > 0.9 and lines[2].startswith("dask.array<")
