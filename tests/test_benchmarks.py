@@ -32,6 +32,8 @@ def run(script, *args):
      ["course (us/epoch)", "MLP epoch (ms)", "ratio"]),
     ("sklearn_compare.py", ["--repeat", "1", "--epochs", "3", "--tables", "iris,diabetes"],
      ["iris", "diabetes", "accuracy", "R^2", "ratio"]),
+    ("dask.py", ["--rows", "2000", "--chunk", "500", "--epochs", "1", "--repeat", "1", "--workers", "1"],
+     ["in memory", "dask, 1 worker", "goal: a step at most 1.5x"]),
 ])
 def test_a_benchmark_script_runs_and_prints_its_table(script, args, expected):
     out = run(script, *args)

@@ -178,3 +178,28 @@ def test_the_callers_weights_are_not_written_to():
     w.setflags(write=False)
     slopekit.Network([3, 4, 1]).fit(X, y, epochs=2, learning_rate=0.1, batch_size=8, sample_weight=w)
     assert np.array_equal(w, np.linspace(0.1, 2.0, 30))
+
+
+@pytest.mark.parametrize("output, k", CASES)
+def test_lbfgs_takes_weights_as_repeated_rows(output, k):
+    pytest.importorskip("scipy")
+    X, y, rng = data(output, k)
+    w = rng.randint(0, 4, X.shape[0])
+    again = np.repeat(np.arange(X.shape[0]), w)
+    a = slopekit.Network([3, 5, k], "tanh", output, seed=1).fit(X, y, epochs=15, optimizer="lbfgs", l2=0.1,
+                                                               sample_weight=w)
+    b = slopekit.Network([3, 5, k], "tanh", output, seed=1).fit(X[again], y[again], epochs=15, optimizer="lbfgs",
+                                                               l2=0.1)
+    assert close(a.parameters(), b.parameters()) < 1e-8
+    assert np.allclose(a.history, b.history, rtol=1e-10)
+
+
+def test_weights_with_dask_arrays_are_refused():
+    da = pytest.importorskip("dask.array")
+    X, y, _ = data("sigmoid", 1)
+    net = slopekit.Network([3, 4, 1])
+    with pytest.raises(ValueError, match="sample_weight is not supported with Dask"):
+        net.fit(da.from_array(X, chunks=10), da.from_array(y, chunks=10), epochs=1, learning_rate=0.1,
+                sample_weight=np.ones(30))
+    with pytest.raises(ValueError, match="sample_weight is not supported with Dask"):
+        net.loss(da.from_array(X, chunks=10), da.from_array(y, chunks=10), sample_weight=np.ones(30))

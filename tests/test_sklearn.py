@@ -20,8 +20,21 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import slopekit  # noqa: E402
 from slopekit.sklearn import NetworkClassifier, NetworkRegressor  # noqa: E402
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "benchmarks"))
-import sklearn_compare  # noqa: E402
+
+
+def _benchmark(name):
+    """A script of benchmarks/ as a module (not on sys.path: benchmarks/dask.py would shadow Dask)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_benchmark_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sklearn_compare = _benchmark("sklearn_compare")
 
 
 def quietly(fit, *args, **kwargs):
@@ -337,3 +350,15 @@ def test_the_readme_example_runs_and_says_what_it_prints():
     assert grid.best_params_ == {"networkclassifier__hidden_layer_sizes": (100,), "networkclassifier__l2": 0.0001}
     assert "hidden_layer_sizes (100,), l2 0.0001" in code
     assert isinstance(namespace["net"], slopekit.Network)
+
+
+def test_lbfgs_trains_through_network_fit():
+    pytest.importorskip("scipy")
+    X, y = blobs()
+    clf = NetworkClassifier(hidden_layer_sizes=(8,), optimizer="lbfgs", epochs=300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges well before 300 iterations: no ConvergenceWarning
+        clf.fit(X, y, sample_weight=np.ones(120))
+    assert clf.score(X, y) > 0.95 and 1 < clf.n_iter_ < 300 and clf.loss_curve_ == clf.network_.history
+    with pytest.warns(ConvergenceWarning, match="epochs=2"):
+        NetworkRegressor(optimizer="lbfgs", epochs=2, random_state=0).fit(X, X[:, 0])

@@ -590,7 +590,9 @@ class Network:
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
-            NumPy or any array-API library's (that of the parameters).
+            NumPy or any array-API library's (that of the parameters); or a
+            Dask array, computed chunk by chunk on the current Dask scheduler
+            (``y`` too: see `fit`).
         y : array_like
             Labels 0/1 of shape ``(n_samples,)`` or ``(n_samples, 1)`` for
             ``"sigmoid"``; integer labels of shape ``(n_samples,)`` for
@@ -733,6 +735,9 @@ class Network:
         who = _who
         if reduction not in ("mean", "sum"):
             raise ValueError(f"{who}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            _no_weights_on_dask(sample_weight, who)
+            return self._loss_and_gradients_dask(X, y, l2, reduction, who, _gradients)
         if reduction == "sum" and _rows(X) == 0:  # an empty shard adds nothing to the sums
             self._library(X, who, follow=False)
             shape = tuple(np.shape(X) if not hasattr(X, "shape") else X.shape)
@@ -780,14 +785,56 @@ class Network:
             column = _backends.from_numpy(column, self._p.xp, self._p.device, self.dtype)
         return column, total
 
+    def _loss_and_gradients_dask(self, X: Any, y: Any, l2: Any, reduction: str, who: str,
+                                 gradients: bool) -> tuple[float, dict[str, Any]]:
+        """`loss_and_gradients` of Dask arrays: one pass on the workers, sums added up in float64."""
+        from . import _dask
+
+        l2 = _non_negative_real(who, "l2", l2)
+        if reduction == "sum" and l2:
+            raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs to "
+                             "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
+        chunks = _dask.Chunks(X, y, self._sizes[0], who)
+        spec = _dask.architecture(self, self._p.dtype_name)
+        host = [_backends.to_numpy(p, self._p.xp) for p in self._p.arrays]
+        P = np.concatenate([p.reshape(-1) for p in host]) if host else np.empty(0)
+        n = chunks.n
+        loss_sum, G = chunks.totals(spec, who)(P, gradients)
+        if reduction == "sum":
+            loss = loss_sum
+        else:
+            loss = loss_sum / n + self._p.penalty(l2, n)
+        if not gradients:
+            return loss, {}
+        dtype = _parameter_set.host_dtype(self._p.dtype_name)
+        grads = [g.astype(dtype) for g in _flat.views(G if reduction == "sum" else G / n, [p.shape for p in host])]
+        if l2:
+            grads[0::2] = [dW + W_l * dtype.type(l2 / n) for dW, W_l in zip(grads[0::2], host[0::2])]
+        if self._p.xp is not None:
+            grads = [_backends.from_numpy(g, self._p.xp, self._p.device, self.dtype) for g in grads]
+        return loss, dict(zip(self._names(), grads))
+
     # -- training -------------------------------------------------------------------------------
 
     def _training_arguments(self, who: str, learning_rate: Any, batch_size: Any, optimizer: Any, l2: Any,
-                            rng: Any) -> tuple[float, int | None, optimizers.Optimizer, float]:
-        learning_rate = _positive_real(who, "learning_rate", learning_rate)
+                            rng: Any) -> tuple[Any, int | None, optimizers.Optimizer, float]:
+        rule = optimizers.get(optimizer)
+        if isinstance(rule, optimizers.LBFGS):
+            if learning_rate is not None:
+                learning_rate = _positive_real(who, "learning_rate", learning_rate)
+            if who == "partial_fit":
+                raise ValueError("partial_fit: optimizer='lbfgs' runs whole through fit (full batch, SciPy's line "
+                                 "search); partial_fit takes a step rule: 'gd', 'momentum' or 'adam'")
+            if batch_size is not None:
+                raise ValueError(f"{who}: optimizer='lbfgs' is full-batch; leave batch_size=None (or use 'adam' "
+                                 "for mini-batches)")
+        elif learning_rate is None:
+            raise TypeError(f"{who}: learning_rate is required for optimizer {rule.name!r} (only 'lbfgs' does "
+                            "without one)")
+        else:
+            learning_rate = _positive_real(who, "learning_rate", learning_rate)
         if batch_size is not None:
             batch_size = _positive_int(who, "batch_size", batch_size)
-        rule = optimizers.get(optimizer)
         l2 = _non_negative_real(who, "l2", l2)
         if rng is not None and not isinstance(rng, (np.random.RandomState, np.random.Generator)):
             if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
@@ -801,7 +848,7 @@ class Network:
         kind = _training.NumpyTraining if self._p.xp is None else _training.XpTraining
         return kind(self._p, architecture, rule, self._seed)
 
-    def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
+    def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float | None = None, batch_size: int | None = None,
             optimizer: str | optimizers.Optimizer = "gd", l2: float = 0.0,
             callback: Callable[[int, float], Any] | None = None, verbose: int = 0,
             rng: np.random.RandomState | np.random.Generator | int | None = None,
@@ -815,20 +862,28 @@ class Network:
             array-API library (PyTorch, CuPy, JAX, ...). Training runs in that
             library, on that device: the parameters move there first (see
             `to`). Converted once to the network's dtype (with ``dtype=None``,
-            the network takes ``X``'s floating dtype).
+            the network takes ``X``'s floating dtype). Or Dask arrays (or
+            DataFrames) of NumPy chunks, both of them: then training runs
+            chunk by chunk on the current Dask scheduler (see Notes).
         epochs : int
-            Passes over the data; positive.
+            Passes over the data; positive. For ``"lbfgs"``, the most
+            iterations.
         learning_rate : float
-            The step size :math:`\alpha`; positive.
+            The step size :math:`\alpha`; positive. Required, except for
+            ``"lbfgs"``, which finds its own steps.
         batch_size : int, optional
             None (or at least ``n_samples``): full-batch gradient descent, one
             step per epoch, as in the lecture. Otherwise each epoch shuffles the
             samples (one permutation drawn from ``rng``) and steps once per
-            mini-batch; the last batch may be smaller.
-        optimizer : {"gd", "momentum", "adam"} or Optimizer, default "gd"
+            mini-batch; the last batch may be smaller. On Dask arrays the
+            shuffle stays within chunks (see Notes).
+        optimizer : {"gd", "momentum", "adam", "lbfgs"} or Optimizer, default "gd"
             The update rule (`slopekit.optimizers`); an object such as
             ``optimizers.Adam(beta1=0.8)`` sets hyperparameters. Its state
-            starts from zero on every call.
+            starts from zero on every call. ``"lbfgs"`` is full-batch L-BFGS
+            through SciPy (`slopekit.optimizers.LBFGS`), as scikit-learn's
+            ``MLPClassifier(solver="lbfgs")``; `history` gets one loss per
+            iteration. It needs NumPy or Dask arrays.
         l2 : float, default 0
             L2 regularisation :math:`\lambda`: the loss gains
             :math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert^2` with :math:`n`
@@ -888,6 +943,32 @@ class Network:
         last bits. On other libraries every step is functional, on the arrays'
         device, and no autograd graph is built.
 
+        **On Dask arrays** neither ``X`` nor ``y`` is ever computed whole in
+        the caller; the work runs on the current ``distributed.Client``
+        when there is one, else on Dask's default scheduler, and the
+        parameters (NumPy) travel to the workers once per pass. ``y`` is
+        split into ``X``'s chunks of rows (chunks of unknown size are counted
+        first). Each chunk is checked on its worker with the messages of the
+        in-memory checks, when it is first used; a bad chunk raises there and
+        leaves the network as it was before the call.
+
+        - Full batch (``batch_size=None``, and ``"lbfgs"``): each epoch is one
+          pass that sums every chunk's ``loss_and_gradients(...,
+          reduction="sum")`` in float64 by a tree of fixed shape, then one step
+          in the caller with the optimizer's own code. An epoch's loss comes
+          from the next pass, and one loss-only pass ends the call. The
+          parameters equal the in-memory `fit`'s up to rounding (1e-10
+          relative in float64, whatever the chunks).
+        - Mini-batches: each epoch draws an order of the chunks from ``rng``,
+          then, chunk after chunk, computes the chunk (the next one is
+          computed meanwhile), shuffles its rows, and steps once per
+          mini-batch of its rows; the parameters and the optimizer state go on
+          from chunk to chunk. This differs from the global shuffle in
+          memory (a batch never mixes two chunks). Without L2 (whose
+          :math:`n` is all the samples), and with chunks of at least
+          ``batch_size`` rows, it equals bit for bit `partial_fit` on each
+          chunk in that order, sharing one ``rng``.
+
         Examples
         --------
         >>> import slopekit
@@ -909,27 +990,42 @@ class Network:
         if not isinstance(verbose, numbers.Integral) or verbose < 0:
             raise ValueError(f"{who}: verbose must be an integer >= 0 (print every that many epochs), "
                              f"got {verbose!r}")
-        _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
-        if sample_weight is not None:
-            _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
-        X, Y = self._training_data(X, y, who)
-        weights = self._weights(sample_weight, X.shape[0], who)
-        # Everything is checked: from here on the network changes.
+        settings = dict(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
+                        callback=callback, verbose=int(verbose), who=who)
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            _no_weights_on_dask(sample_weight, who)
+            chunks = self._dask_training_data(X, y, rule, who)
+            run = self._dask_run(chunks, rule, settings)
+        else:
+            _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+            if sample_weight is not None:
+                _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
+            X, Y = self._training_data(X, y, who)
+            run = self._in_memory_run(X, Y, rule, settings, self._weights(sample_weight, X.shape[0], who))
+        # Everything is checked (on Dask: but for the chunks' values): from here on the network changes.
         training = self._new_training(rule)
+        kept = (self._training, self._p.copies(), self.history) if _backends.is_dask(X) or _backends.is_dask(y) \
+            else None
         self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
         previous, self.history = self.history, []
+        settings["history"] = self.history
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                training.epochs(X, Y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2,
-                                rng=rng, history=self.history, callback=callback, verbose=int(verbose), who=who,
-                                weights=weights)
+                run(training)
         except _training.Diverged:
             if not self.history:
                 self.history = previous if training.stepper is None else []
             raise
+        except (ValueError, TypeError):  # a chunk of Dask data was bad: the network is put back as it was
+            if kept is None:
+                raise
+            self._training, self.history = kept[0], kept[2]
+            self._p.assign([_backends.to_numpy(p, self._p.xp) for p in kept[1]])
+            raise
         return self
 
-    def partial_fit(self, X: Any, y: Any, *, learning_rate: float, optimizer: str | optimizers.Optimizer = "gd",
+    def partial_fit(self, X: Any, y: Any, *, learning_rate: float | None = None,
+                    optimizer: str | optimizers.Optimizer = "gd",
                     batch_size: int | None = None, l2: float = 0.0,
                     rng: np.random.RandomState | np.random.Generator | int | None = None,
                     sample_weight: Any = None) -> Network:
@@ -974,18 +1070,80 @@ class Network:
         who = "partial_fit"
         learning_rate, batch_size, rule, l2 = self._training_arguments(who, learning_rate, batch_size, optimizer,
                                                                        l2, rng)
-        _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
-        if sample_weight is not None:
-            _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
-        X, Y = self._training_data(X, y, who)
-        weights = self._weights(sample_weight, X.shape[0], who)
+        settings = dict(epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
+                        history=self.history, who=who)
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            _no_weights_on_dask(sample_weight, who)
+            chunks = self._dask_training_data(X, y, rule, who)
+            run = self._dask_run(chunks, rule, settings)
+        else:
+            _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+            if sample_weight is not None:
+                _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
+            X, Y = self._training_data(X, y, who)
+            run = self._in_memory_run(X, Y, rule, settings, self._weights(sample_weight, X.shape[0], who))
+        kept = (self._training, self._p.copies(), len(self.history), self.optimizer_state()) \
+            if _backends.is_dask(X) or _backends.is_dask(y) else None
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
-        training = self._training[0]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            training.epochs(X, Y, epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
-                            history=self.history, who=who, weights=weights)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                run(self._training[0])
+        except (ValueError, TypeError):  # a chunk of Dask data was bad: the network is put back as it was
+            if kept is None:
+                raise
+            self._p.assign([_backends.to_numpy(p, self._p.xp) for p in kept[1]])
+            del self.history[kept[2]:]
+            self._training = kept[0]
+            if kept[3] is not None:
+                self._training[0].load_optimizer_state({k: v for k, v in kept[3].items() if k != "optimizer"})
+            raise
         return self
+
+    def _in_memory_run(self, X: Any, Y: Any, rule: optimizers.Optimizer, settings: dict[str, Any],
+                       weights: tuple[Any, float] | None = None) -> Callable[[Any], Any]:
+        """What trains a `_training.Training` on checked arrays in memory, with ``settings`` (fit's arguments).
+
+        ``weights`` are the checked sample weights of `_weights`, or None.
+        """
+        if isinstance(rule, optimizers.LBFGS):
+            from . import _lbfgs
+
+            if self._p.xp is not None:
+                raise TypeError(f"{settings['who']}: optimizer='lbfgs' runs on NumPy arrays (or Dask arrays of "
+                                f"them), not {_backends.library_name(self._p.xp)}; pass NumPy arrays or use 'adam'")
+            n = X.shape[0] if weights is None else weights[1]  # the mean's denominator: the sum of the weights
+            return lambda training: _lbfgs.run(training, training.sums_of(X, Y, weights), n, rule,
+                                               **_without(settings, "learning_rate", "batch_size", "rng"))
+        return lambda training: training.epochs(X, Y, **settings, weights=weights)
+
+    def _dask_training_data(self, X: Any, y: Any, rule: optimizers.Optimizer, who: str) -> Any:
+        """Dask arrays ``X``, ``y`` checked (what can be without computing them), the parameters moved to NumPy."""
+        from . import _dask
+
+        chunks = _dask.Chunks(X, y, self._sizes[0], who, encode=lambda Xc, yc: self._data(Xc, yc, who))
+        kind = chunks.X.dtype
+        follow = kind.kind == "f" and kind.name in _backends.FLOAT_NAMES and self._follow_dtype
+        dtype_name = kind.name if follow else self._p.dtype_name
+        _dask.architecture(self, dtype_name)  # refuses bfloat16
+        _check_rule_for_dtype(who, rule, dtype_name)
+        self._move(None, None, dtype_name)  # Dask's chunks are NumPy arrays
+        return chunks
+
+    def _dask_run(self, chunks: Any, rule: optimizers.Optimizer, settings: dict[str, Any]) -> Callable[[Any], Any]:
+        """What trains a `_training.NumpyTraining` on `_dask.Chunks`: full batch, L-BFGS or chunk by chunk."""
+        from . import _dask
+
+        total = chunks.totals(_dask.architecture(self, self._p.dtype_name), settings["who"])
+        if isinstance(rule, optimizers.LBFGS):
+            from . import _lbfgs
+
+            return lambda training: _lbfgs.run(training, total, chunks.n, rule, **_without(settings,
+                                               "learning_rate", "batch_size", "rng"))
+        if settings["batch_size"] is None or settings["batch_size"] >= chunks.n:
+            return lambda training: training.epochs_from_sums(total, chunks.n, **_without(settings, "batch_size",
+                                                                                          "rng"))
+        return lambda training: training.epochs_by_chunk(chunks, **settings)
 
     def _training_data(self, X: Any, y: Any, who: str) -> tuple[Any, Any]:
         """``(X, Y)`` checked, the parameters moved to ``X``'s library, device and (``dtype=None``) dtype.
@@ -1124,7 +1282,8 @@ class Network:
         Returns
         -------
         array
-            In ``X``'s library and on its device: class labels (int64,
+            In ``X``'s library and on its device (for a Dask array: a lazy
+            Dask array, one task per chunk): class labels (int64,
             shape ``(n_samples,)``) for ``"sigmoid"`` (1 where :math:`a > 1/2`,
             that is :math:`z > 0`) and ``"softmax"`` (the most probable class);
             the outputs themselves for ``"identity"``, shape ``(n_samples,)``
@@ -1135,6 +1294,10 @@ class Network:
         TypeError
             If ``X`` is of another library (or device) than the parameters.
         """
+        if _backends.is_dask(X):
+            from . import _dask
+
+            return _dask.predict(self, self._p.dtype_name, X, "predict", "predict")
         Z = self._output_z(X, "predict")
         return self._output_loss.predict(Z) if self._p.xp is None else self._output_loss.predict_xp(self._p.xp, Z)
 
@@ -1142,6 +1305,7 @@ class Network:
         """Class probabilities, shape ``(n_samples, n_classes)``, rows summing to 1.
 
         For ``"sigmoid"`` the columns are :math:`(1 - a, a)`, as in scikit-learn.
+        A Dask array gives a lazy Dask array, one task per chunk.
 
         Raises
         ------
@@ -1159,6 +1323,10 @@ class Network:
         if self.output == "identity":
             raise TypeError("predict_proba: output='identity' is a regression and has no class probabilities; "
                             "use predict")
+        if _backends.is_dask(X):
+            from . import _dask
+
+            return _dask.predict(self, self._p.dtype_name, X, "predict_proba", "predict_proba")
         Z = self._output_z(X, "predict_proba")
         return self._output_loss.proba(Z) if self._p.xp is None else self._output_loss.proba_xp(self._p.xp, Z)
 
@@ -1166,7 +1334,10 @@ class Network:
         """Accuracy for classification; the coefficient of determination :math:`R^2` for ``"identity"``.
 
         :math:`R^2 = 1 - \\sum (y - a)^2 / \\sum (y - \\bar y)^2`, averaged over
-        the outputs, as scikit-learn's ``r2_score``.
+        the outputs, as scikit-learn's ``r2_score``. On Dask arrays it is
+        computed on the workers: counts, and for :math:`R^2` each chunk's
+        mean and squared deviations merged pairwise (Chan et al.), so that a
+        large offset in ``y`` does not cancel.
 
         Examples
         --------
@@ -1175,6 +1346,10 @@ class Network:
         >>> net.score([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])  # y = 2x + 1 exactly
         1.0
         """
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            from . import _dask
+
+            return _dask.score(self, self._p.dtype_name, X, y, "score")
         self._library(X, "score", follow=False)
         Xc = self._features(X, "score")
         Y = _backends.to_numpy(self._targets(y, Xc.shape[0], "score"), self._p.xp)
@@ -1282,6 +1457,12 @@ def _check_rule_for_dtype(who: str, rule: optimizers.Optimizer, dtype_name: str)
                              f"or train in float32")
 
 
+def _no_weights_on_dask(sample_weight: Any, who: str) -> None:
+    if sample_weight is not None:
+        raise ValueError(f"{who}: sample_weight is not supported with Dask arrays yet; pass NumPy arrays (or "
+                         "repeat the rows of a weight that is an integer)")
+
+
 def _sample_weight(sample_weight: Any, n: int | None, who: str, *, zero_sum: bool = False) -> np.ndarray:
     """Checked sample weights: a new float64 NumPy array of shape ``(n,)``, non-negative and finite.
 
@@ -1333,3 +1514,8 @@ def _data_dtype(X: Any, xp: Any) -> str | None:
         name = _backends.dtype_name(X.dtype)
         return name if name in _backends.FLOAT_NAMES else None
     return None
+
+
+def _without(settings: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``settings`` less ``names``."""
+    return {k: v for k, v in settings.items() if k not in names}
