@@ -908,7 +908,9 @@ class Network:
             the weighted mean loss, and the L2 term's :math:`n` becomes the
             sum of the weights. Each mini-batch's gradient is the weighted
             mean over its samples (a batch whose weights are all 0 gives a
-            zero gradient), as in scikit-learn's ``MLPClassifier``.
+            zero gradient), as in scikit-learn's ``MLPClassifier``. With
+            ``optimizer="lbfgs"`` the objective is the weighted mean. Not
+            with Dask arrays (ValueError).
 
         Returns
         -------
