@@ -94,7 +94,14 @@ class Training:
         return {"t": 0} if self.stepper is None else self.stepper.state()
 
     def load_optimizer_state(self, state: dict[str, Any]) -> None:
-        """Start the stepper from a saved `optimizer_state`."""
+        """Start the stepper from a saved `optimizer_state`.
+
+        A state before any step (``{"t": 0}`` alone) leaves the stepper unstarted:
+        that is the same, and it is what a rule that is not a step rule
+        (L-BFGS) has.
+        """
+        if dict(state) == {"t": 0} and self.stepper is None:
+            return
         self.start_stepper()
         self.stepper.load_state(state)
 

@@ -41,6 +41,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
@@ -48,6 +49,15 @@ from threadpoolctl import threadpool_limits
 from . import optimizers
 from .activations import Activation, get, parse
 from .network import Network
+
+
+def _stochastic(estimator: Any) -> bool:
+    """`partial_fit` exists only for step rules, as in scikit-learn's MLP (L-BFGS runs whole)."""
+    if isinstance(estimator.optimizer, str) and estimator.optimizer.strip().lower() == "lbfgs" or \
+            isinstance(estimator.optimizer, optimizers.LBFGS):
+        raise AttributeError(f"partial_fit is only available for step rules ('gd', 'momentum', 'adam'); "
+                             f"{estimator.optimizer!r} runs whole through fit")
+    return True
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
 
@@ -517,6 +527,7 @@ class NetworkClassifier(ClassifierMixin, _NetworkEstimator):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> NetworkClassifier:
         """One epoch on ``(X, y)``, continuing the optimizer state of the previous `partial_fit`; returns ``self``.
 
@@ -543,11 +554,14 @@ class NetworkClassifier(ClassifierMixin, _NetworkEstimator):
         return get("softmax")(Z)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """The logarithm of `predict_proba`, computed stably (log-softmax)."""
-        Z = self._decision(X)
-        if Z.shape[1] == 1:
-            return get("log_sigmoid")(np.concatenate([-Z, Z], axis=1))
-        return get("log_softmax")(Z)
+        """The logarithm of `predict_proba` (as scikit-learn's: ``-inf`` where a probability is 0 in float64).
+
+        ``log_sigmoid``/``log_softmax`` of `decision_function` would stay
+        finite where :math:`e^{z}` underflows, but scikit-learn's contract is
+        ``predict_log_proba == log(predict_proba)``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, as one of `classes_`."""
@@ -630,6 +644,7 @@ validation_scores_, best_validation_score_
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> NetworkRegressor:
         """One epoch on ``(X, y)``, continuing the optimizer state of the previous `partial_fit`; returns ``self``."""
         return self._fit(X, y, sample_weight, incremental=True)
