@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -46,7 +47,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from . import optimizers
+from . import _backends, optimizers
 from .activations import Activation, get, parse
 from .network import Network
 
@@ -60,6 +61,63 @@ def _stochastic(estimator: Any) -> bool:
     return True
 
 __all__ = ["NetworkClassifier", "NetworkRegressor"]
+
+
+# -- scikit-learn's array API dispatch ---------------------------------------------------------------
+
+
+def _array_library(X: Any) -> tuple[Any, Any] | None:
+    """``(xp, device)`` of ``X`` when scikit-learn's ``array_api_dispatch`` is on and ``X`` is an array of a
+    library other than NumPy (PyTorch, CuPy, JAX, array-api-strict); None otherwise: the NumPy path."""
+    if not get_config()["array_api_dispatch"]:
+        return None
+    from sklearn.utils._array_api import _is_numpy_namespace, get_namespace_and_device
+
+    xp, is_array_api, device = get_namespace_and_device(X)
+    if not is_array_api or _is_numpy_namespace(xp):
+        return None
+    return xp, device
+
+
+def _is_array(a: Any) -> bool:
+    """Whether ``a`` is an array of some array library (not a list, a pandas object or None)."""
+    return a is not None and not isinstance(a, np.ndarray) and hasattr(a, "__dlpack__") and hasattr(a, "shape")
+
+
+def _follow(a: Any, xp: Any, device: Any) -> Any:
+    """``a`` (``y``, ``sample_weight``) moved to the namespace and device of ``X``: scikit-learn's
+    "everything follows X". Lists, pandas objects and arrays already there pass unchanged."""
+    if not _is_array(a):
+        return a
+    from sklearn.utils._array_api import get_namespace_and_device, move_to
+
+    a_xp, _, a_device = get_namespace_and_device(a)
+    if xp is None:  # the NumPy path
+        return move_to(a, xp=np, device="cpu")
+    if a_xp is xp and a_device == device:
+        return a
+    return move_to(a, xp=xp, device=device)
+
+
+def _host(a: Any) -> np.ndarray:
+    """A NumPy copy of a (small) array of any library: labels for messages and comparisons."""
+    if isinstance(a, np.ndarray) or not _is_array(a):
+        return np.asarray(a)
+    from sklearn.utils._array_api import move_to
+
+    return move_to(a, xp=np, device="cpu")
+
+
+def _float_name(xp: Any, device: Any, name: str) -> str:
+    """``name`` ("float64" or "float32"), or "float32" where ``device`` has no float64 (Apple's MPS)."""
+    from sklearn.utils._array_api import _max_precision_float_dtype
+
+    return name if _max_precision_float_dtype(xp, device) == xp.float64 else "float32"
+
+
+def _unique(a: Any, xp: Any) -> Any:
+    """The sorted distinct values of ``a``, in its namespace (``xp`` None: NumPy)."""
+    return np.unique(a) if xp is None else xp.sort(xp.unique_values(a))
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 #: The initial weights: Glorot's variance 2 / (n_in + n_out), MLPClassifier's (there uniform, here normal).
@@ -159,6 +217,7 @@ class _NetworkEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = False
+        tags.array_api_support = True  # under array_api_dispatch, Network's engine for X's library trains
         return tags
 
     # -- training ----------------------------------------------------------------------------------
@@ -169,23 +228,48 @@ class _NetworkEstimator(BaseEstimator):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _encode(self, y: np.ndarray) -> np.ndarray:
-        """The targets as `slopekit.Network` takes them."""
+    def _encode(self, y: Any, xp: Any) -> Any:
+        """The targets as `slopekit.Network` takes them, in ``y``'s namespace ``xp`` (None: NumPy)."""
         return y
 
     def _score_encoded(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None) -> float:
         """The validation score (accuracy or R^2) of ``network_`` on encoded targets."""
         raise NotImplementedError
 
-    def _train(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, settings: dict[str, Any],
-               *, incremental: bool) -> None:
-        """Train ``network_`` on encoded targets: `fit` (up to ``epochs`` epochs) or one epoch (`partial_fit`)."""
+    def _train(self, X: Any, y: Any, sample_weight: Any, settings: dict[str, Any], *, incremental: bool,
+               xp: Any = None, device: Any = None) -> None:
+        """Train ``network_`` on encoded targets: `fit` (up to ``epochs`` epochs) or one epoch (`partial_fit`).
+
+        ``xp`` None: NumPy arrays; else arrays of the namespace ``xp`` on ``device``, which the network
+        trains on through its engine for that library (L-BFGS excepted: it runs on NumPy copies).
+        """
         n = X.shape[0]
         X_val = y_val = w_val = None
         if settings["optimizer"] == "lbfgs":
-            self._train_lbfgs(X, y, sample_weight, settings)
+            if xp is None:
+                self._train_lbfgs(X, y, sample_weight, settings)
+            else:  # Network's L-BFGS (SciPy's) runs on the host; the parameters then go back to X's device
+                self._train_lbfgs(_host(X), _host(y), None if sample_weight is None else _host(sample_weight),
+                                  settings)
+                self.network_.to(X)
             return
-        if settings["early_stopping"] and not incremental:
+        if settings["early_stopping"] and not incremental and xp is not None:
+            # the rows train_test_split would pick for NumPy arrays (they depend on n and the labels only)
+            y_host = _host(y)
+            stratify = (y_host if self._output != "identity" and _can_stratify(y_host, settings["validation_fraction"])
+                        else None)
+            train, val = (xp.asarray(part, device=device) for part in train_test_split(
+                np.arange(n), test_size=settings["validation_fraction"], stratify=stratify,
+                random_state=self.network_.seed))
+            X, X_val = xp.take(X, train, axis=0), xp.take(X, val, axis=0)
+            y, y_val = xp.take(y, train, axis=0), xp.take(y, val, axis=0)
+            if sample_weight is not None:
+                sample_weight, w_val = xp.take(sample_weight, train, axis=0), xp.take(sample_weight, val, axis=0)
+            if X_val.shape[0] < 2:
+                raise ValueError(f"{type(self).__name__}: the validation set is too small, {X_val.shape[0]} sample; "
+                                 "increase validation_fraction or pass more samples")
+            n = X.shape[0]
+        elif settings["early_stopping"] and not incremental:
             stratify = y if self._output != "identity" and _can_stratify(y, settings["validation_fraction"]) else None
             parts = train_test_split(X, y, *(() if sample_weight is None else (sample_weight,)),
                                      test_size=settings["validation_fraction"], stratify=stratify,
@@ -300,42 +384,100 @@ class _NetworkEstimator(BaseEstimator):
         if incremental and settings["optimizer"] == "lbfgs":
             raise ValueError(f"{type(self).__name__}: partial_fit needs a stochastic optimizer, not 'lbfgs'")
         first = not fitted or not (self.warm_start or incremental)
-        X, y = self._validate(X, y, settings["dtype"], reset=first, incremental=incremental, classes=classes)
+        where = _array_library(X)
+        xp = device = None
+        if get_config()["array_api_dispatch"]:  # y and sample_weight follow X's namespace and device
+            xp, device = where if where is not None else (None, None)
+            y, sample_weight = _follow(y, xp, device), _follow(sample_weight, xp, device)
+        if where is None:
+            dtype, weight_dtype = settings["dtype"], np.float64
+        else:  # the estimator's dtype decides, where the device has it
+            name = _float_name(xp, device, np.dtype(settings["dtype"]).name)
+            settings["dtype"] = _DTYPES[name]
+            dtype = weight_dtype = getattr(xp, name)
+        X, y = self._validate(X, y, dtype, reset=first, incremental=incremental, classes=classes, xp=xp,
+                              device=device)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        Y = self._encode(y)
-        self._check_weights(Y, sample_weight, incremental)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=weight_dtype, ensure_non_negative=True)
+        Y = self._encode(y, xp)
+        self._check_weights(Y, sample_weight, incremental, xp)
         n_outputs = self._n_network_outputs(Y)
         if first:
             self._start(X.shape[1], n_outputs, settings)
         elif not incremental:
             self._restart_validation(settings)  # warm start: the parameters carry over, a new optimizer starts
-        self._train(X, Y, sample_weight, settings, incremental=incremental)
+        self._train(X, Y, sample_weight, settings, incremental=incremental, xp=xp, device=device)
         return self
 
-    def _check_weights(self, Y: np.ndarray, sample_weight: np.ndarray | None, incremental: bool) -> None:
+    def _check_weights(self, Y: Any, sample_weight: Any, incremental: bool, xp: Any) -> None:
         """Refuse what the targets and weights cannot train (the classifier: a single weighted class)."""
 
     def _n_network_outputs(self, Y: np.ndarray) -> int:
         return 1 if Y.ndim == 1 else Y.shape[1]
 
-    def _validate(self, X, y, dtype, *, reset, incremental, classes):
+    def _validate(self, X, y, dtype, *, reset, incremental, classes, xp, device):
+        """``(X, y)`` checked by ``validate_data``: NumPy arrays (``xp`` None), or arrays of ``xp`` on ``device``."""
         raise NotImplementedError
 
-    def _decision(self, X: Any) -> np.ndarray:
-        """The network's :math:`Z_L` on ``X``, checked against what `fit` saw, computed in float64.
+    def _decision(self, X: Any, method: str) -> tuple[Any, Any]:
+        """``(Z, xp)``: the network's :math:`Z_L` on ``X``, checked against what `fit` saw, computed in
+        float64, and its namespace (None: NumPy).
 
         A float32 network's parameters convert to float64 exactly, so this is
         its function evaluated without float32 rounding: the same on any
-        subset of rows, as scikit-learn's checks ask of predictions.
+        subset of rows, as scikit-learn's checks ask of predictions. Under
+        ``array_api_dispatch`` an array of another library stays there, on
+        its device (float32 where the device has no float64); it must be
+        of the library and device the network was fitted on.
         """
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        where = _array_library(X)
+        self._check_same_library(where, method)
         net = self.network_
-        if net.dtype != np.float64:
-            net = Network(net.layer_sizes, list(net.hidden), net.output, seed=net.seed, dtype=np.float64,
-                          init=net.init).set_parameters(net.parameters())
-        return net.decision_function(X)
+        if where is None:
+            X = validate_data(self, X, dtype=np.float64, reset=False)
+            if net.dtype != np.float64 or net.array_namespace is not np:  # fitted elsewhere, used without dispatch
+                net = self._network_copy("float64").to(np)
+            return net.decision_function(X), None
+        xp, device = where
+        name = _float_name(xp, device, "float64")
+        X = validate_data(self, X, dtype=getattr(xp, name), reset=False)
+        if _backends.dtype_name(net.dtype) != name:
+            net = self._network_copy(name).to(X)
+        return net.decision_function(X), xp
+
+    def _network_copy(self, dtype: str) -> Network:
+        """A NumPy copy of ``network_`` in ``dtype``, for predictions."""
+        net = self.network_
+        return Network(net.layer_sizes, list(net.hidden), net.output, seed=net.seed, dtype=dtype,
+                       init=net.init).set_parameters(net.parameters())
+
+    def _check_same_library(self, where: tuple[Any, Any] | None, method: str) -> None:
+        """Under ``array_api_dispatch``, refuse ``X`` of another library or device than the network's, as
+        scikit-learn's ``check_same_namespace`` does (move the data, or the network with ``network_.to``)."""
+        if not get_config()["array_api_dispatch"]:
+            return
+        net = self.network_
+        fitted = ("numpy", None) if net.array_namespace is np else (_backends.library_name(net.array_namespace),
+                                                                     net.device)
+        given = ("numpy", None) if where is None else (_backends.library_name(where[0]), where[1])
+        if fitted != given:
+            def said(where):
+                return where[0] if where[1] is None else f"{where[0]} on device {where[1]!r}"
+
+            raise ValueError(f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and the "
+                             f"same device as those passed to fit(): fitted on {said(fitted)}, got {said(given)}. "
+                             "Move X there, or the network with est.network_.to(X) (and classes_ with it)")
+
+
+def _float64_weights(X: Any, sample_weight: Any) -> Any:
+    """``sample_weight``, or under ``array_api_dispatch`` with ``X`` of another library than NumPy, weights of 1
+    in float64 (where the device has it): scikit-learn's accuracy is then a float64 mean, as NumPy's."""
+    where = _array_library(X)
+    if sample_weight is not None or where is None:
+        return sample_weight
+    xp, device = where
+    return xp.ones(X.shape[0], dtype=getattr(xp, _float_name(xp, device, "float64")), device=device)
 
 
 def _can_stratify(y: np.ndarray, fraction: float) -> bool:
@@ -452,57 +594,72 @@ class NetworkClassifier(ClassifierMixin, _NetworkEstimator):
         tags.classifier_tags.multi_label = False
         return tags
 
-    def _validate(self, X, y, dtype, *, reset, incremental, classes):
+    def _validate(self, X, y, dtype, *, reset, incremental, classes, xp, device):
         X, y = validate_data(self, X, y, dtype=dtype, reset=reset)
         check_classification_targets(y)
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass"):
             raise ValueError(f"{type(self).__name__}: y must be class labels of one output, got {kind} targets")
+        # classes_ is of y's namespace (as scikit-learn's array API classifiers have it); compared on the host
         if incremental:
             if classes is not None:
-                classes = np.unique(np.asarray(classes))
+                classes = np.unique(_host(classes))
+                if xp is not None:
+                    classes = xp.asarray(classes, device=device)
                 if reset or not hasattr(self, "classes_"):
                     self.classes_ = classes
-                elif not np.array_equal(classes, self.classes_):
-                    raise ValueError(f"{type(self).__name__}: partial_fit got classes={classes!r}, but the first call "
-                                     f"set {self.classes_!r}")
+                elif not np.array_equal(_host(classes), _host(self.classes_)):
+                    raise ValueError(f"{type(self).__name__}: partial_fit got classes={_host(classes)!r}, but the "
+                                     f"first call set {_host(self.classes_)!r}")
             elif not hasattr(self, "classes_") or reset:
                 raise ValueError(f"{type(self).__name__}: classes must be passed on the first call to partial_fit")
-            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            unseen = np.setdiff1d(_host(_unique(y, xp)), _host(self.classes_))
             if unseen.size:
                 raise ValueError(f"{type(self).__name__}: y has labels {unseen.tolist()!r} that are not in classes "
-                                 f"{self.classes_.tolist()!r}")
+                                 f"{_host(self.classes_).tolist()!r}")
         else:
-            classes = np.unique(y)
-            if not reset and not np.array_equal(classes, self.classes_):
+            classes = _unique(y, xp)
+            if not reset and not np.array_equal(_host(classes), _host(self.classes_)):
                 raise ValueError(f"{type(self).__name__}: warm_start needs the classes of the previous fit, "
-                                 f"{self.classes_.tolist()!r}; y has {classes.tolist()!r}")
+                                 f"{_host(self.classes_).tolist()!r}; y has {_host(classes).tolist()!r}")
             self.classes_ = classes
         if self.classes_.shape[0] < 2:
             raise ValueError(f"{type(self).__name__}: needs samples of at least 2 classes; y has only one class, "
-                             f"{self.classes_[0]!r}")
+                             f"{_host(self.classes_)[0]!r}")
         return X, y
 
     @property
     def _output(self) -> str:  # type: ignore[override]
         return "sigmoid" if self.classes_.shape[0] == 2 else "softmax"
 
-    def _encode(self, y):
-        return np.searchsorted(self.classes_, y)
+    def _encode(self, y, xp):
+        if xp is None:
+            return np.searchsorted(self.classes_, y)
+        return xp.searchsorted(self.classes_, xp.astype(y, self.classes_.dtype))  # in the namespace, on the device
 
     def _n_network_outputs(self, Y):
         return 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
 
-    def _check_weights(self, Y, sample_weight, incremental):
+    def _check_weights(self, Y, sample_weight, incremental, xp):
         if sample_weight is None or incremental:
             return
-        weighted = np.unique(Y[sample_weight > 0])
-        if weighted.size < 2:
+        weighted = _unique(Y[sample_weight > 0], xp)
+        if weighted.shape[0] < 2:
             raise ValueError(f"{type(self).__name__}: needs samples of at least 2 classes with sample_weight > 0; "
-                             f"only one class, {self.classes_[weighted[0]]!r}, has any")
+                             f"only one class, {_host(self.classes_)[int(weighted[0])]!r}, has any")
 
     def _score_encoded(self, X, y, sample_weight):
-        return float(accuracy_score(y, self.network_.predict(X), sample_weight=sample_weight))
+        return float(accuracy_score(y, self.network_.predict(X), sample_weight=_float64_weights(X, sample_weight)))
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The (weighted) accuracy of `predict` on ``(X, y)``, as ``ClassifierMixin.score``.
+
+        Under ``array_api_dispatch`` the mean is taken in float64 where the
+        device has it (scikit-learn's takes the mean of an array of booleans
+        in the library's default float, float32 for PyTorch), so the score is
+        the NumPy path's.
+        """
+        return super().score(X, y, sample_weight=_float64_weights(X, sample_weight))
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NetworkClassifier:
         """Train a network on ``(X, y)``; returns ``self``.
@@ -540,34 +697,46 @@ class NetworkClassifier(ClassifierMixin, _NetworkEstimator):
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: Any) -> Any:
         """The output layer's pre-activation: shape ``(n_samples,)`` for two classes (the log-odds of
-        ``classes_[1]``), ``(n_samples, n_classes)`` otherwise; float64."""
-        Z = self._decision(X)
+        ``classes_[1]``), ``(n_samples, n_classes)`` otherwise; float64, of ``X``'s namespace and device
+        under ``array_api_dispatch`` (else NumPy)."""
+        Z, _ = self._decision(X, "decision_function")
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape ``(n_samples, n_classes)``, columns in `classes_` order; float64."""
-        Z = self._decision(X)
-        if Z.shape[1] == 1:  # (1 - a, a) as (sigma(-z), sigma(z)): no cancellation
-            return get("sigmoid")(np.concatenate([-Z, Z], axis=1))
-        return get("softmax")(Z)
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in `classes_` order; float64, of
+        ``X``'s namespace and device under ``array_api_dispatch`` (else NumPy)."""
+        return self._proba(X, "predict_proba")[0]
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
+    def _proba(self, X: Any, method: str) -> tuple[Any, Any]:
+        Z, xp = self._decision(X, method)
+        if Z.shape[1] == 1:  # (1 - a, a) as (sigma(-z), sigma(z)): no cancellation
+            return get("sigmoid")(np.concatenate([-Z, Z], axis=1) if xp is None else xp.concat([-Z, Z], axis=1)), xp
+        return get("softmax")(Z), xp
+
+    def predict_log_proba(self, X: Any) -> Any:
         """The logarithm of `predict_proba` (as scikit-learn's: ``-inf`` where a probability is 0 in float64).
 
         ``log_sigmoid``/``log_softmax`` of `decision_function` would stay
         finite where :math:`e^{z}` underflows, but scikit-learn's contract is
         ``predict_log_proba == log(predict_proba)``.
         """
+        P, xp = self._proba(X, "predict_log_proba")
+        if xp is not None:
+            return xp.log(P)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return np.log(P)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each row, as one of `classes_`."""
-        Z = self._decision(X)
-        index = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else np.argmax(Z, axis=1)
-        return self.classes_[index]
+    def predict(self, X: Any) -> Any:
+        """The most probable class of each row, as one of `classes_` (of ``X``'s namespace and device under
+        ``array_api_dispatch``, else NumPy)."""
+        Z, xp = self._decision(X, "predict")
+        if xp is None:
+            index = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else np.argmax(Z, axis=1)
+            return _host(self.classes_)[index]  # classes_ of another library: fitted under dispatch, used without
+        index = xp.astype(Z[:, 0] > 0, xp.int64) if Z.shape[1] == 1 else xp.argmax(Z, axis=1)
+        return xp.take(self.classes_, index, axis=0)
 
 
 class NetworkRegressor(RegressorMixin, _NetworkEstimator):
@@ -613,7 +782,7 @@ validation_scores_, best_validation_score_
         tags.target_tags.single_output = True
         return tags
 
-    def _validate(self, X, y, dtype, *, reset, incremental, classes):
+    def _validate(self, X, y, dtype, *, reset, incremental, classes, xp, device):
         X, y = validate_data(self, X, y, dtype=dtype, reset=reset, multi_output=True, y_numeric=True)
         if not reset and (1 if y.ndim == 1 else y.shape[1]) != self.network_.layer_sizes[-1]:
             raise ValueError(f"{type(self).__name__}: y has {1 if y.ndim == 1 else y.shape[1]} targets, but the "
@@ -649,7 +818,8 @@ validation_scores_, best_validation_score_
         """One epoch on ``(X, y)``, continuing the optimizer state of the previous `partial_fit`; returns ``self``."""
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Predictions, float64: shape ``(n_samples,)`` for one target, ``(n_samples, n_targets)`` otherwise."""
-        Z = self._decision(X)
+    def predict(self, X: Any) -> Any:
+        """Predictions, float64: shape ``(n_samples,)`` for one target, ``(n_samples, n_targets)`` otherwise;
+        of ``X``'s namespace and device under ``array_api_dispatch`` (else NumPy)."""
+        Z, _ = self._decision(X, "predict")
         return Z[:, 0] if Z.shape[1] == 1 else Z
