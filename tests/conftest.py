@@ -2,10 +2,16 @@
 
 import os
 
-import numpy as np
-from hypothesis import HealthCheck, settings
+# scikit-learn's array_api_dispatch (tests/test_sklearn.py) needs SciPy's array API support, which SciPy
+# reads from this variable once, when it is first imported: set here, before any test module imports
+# scikit-learn (and with it SciPy). A monkeypatch.setenv inside a test satisfies scikit-learn's own check
+# of the variable but comes after SciPy was imported without it. SciPy keeps working on NumPy arrays.
+os.environ["SCIPY_ARRAY_API"] = "1"
 
-import slopekit
+import numpy as np  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import slopekit  # noqa: E402
 
 settings.register_profile("ci", derandomize=True, max_examples=200, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
