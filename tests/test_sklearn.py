@@ -364,3 +364,188 @@ def test_lbfgs_trains_through_network_fit():
     assert clf.score(X, y) > 0.95 and 1 < clf.n_iter_ < 300 and clf.loss_curve_ == clf.network_.history
     with pytest.warns(ConvergenceWarning, match="epochs=2"):
         NetworkRegressor(optimizer="lbfgs", epochs=2, random_state=0).fit(X, X[:, 0])
+
+
+# -- scikit-learn's array API dispatch: PyTorch (and array-api-strict) arrays train through Network's engine --
+
+
+def _torch_devices():
+    torch = pytest.importorskip("torch")
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    torch = pytest.importorskip("torch")
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    return request.param
+
+
+def _array_api_combinations():
+    from sklearn.utils._array_api import yield_namespace_device_dtype_combinations
+
+    return list(yield_namespace_device_dtype_combinations())
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("namespace, device_name, dtype_name", _array_api_combinations())
+@pytest.mark.parametrize("estimator", [NetworkClassifier(hidden_layer_sizes=(8,), epochs=30),
+                                       NetworkRegressor(hidden_layer_sizes=(8,), epochs=30),
+                                       NetworkClassifier(hidden_layer_sizes=(8,), epochs=30, early_stopping=True)],
+                         ids=["classifier", "regressor", "early_stopping"])
+def test_scikit_learns_array_api_check_with_values(estimator, namespace, device_name, dtype_name):
+    # check_values: the attributes (classes_) and every method's output equal the NumPy path's, in the input's
+    # namespace and on its device; with sample weights. Devices and libraries not present are skipped by
+    # scikit-learn (SkipTest).
+    from sklearn.utils.estimator_checks import check_array_api_input
+
+    check_array_api_input(type(estimator).__name__, estimator, array_namespace=namespace, device_name=device_name,
+                          dtype_name=dtype_name, check_values=True, check_sample_weight=True)
+
+
+def test_the_array_api_tag_is_declared():
+    from sklearn.utils import get_tags
+
+    assert get_tags(NetworkClassifier()).array_api_support and get_tags(NetworkRegressor()).array_api_support
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_torch_in_a_pipeline_under_dispatch_is_the_numpy_path(device, early_stopping, monkeypatch):
+    import torch
+    from sklearn import config_context
+
+    X, y = blobs(n=150)
+    labels = np.array([-1.0, 2.0, 7.0])[y]  # float labels: encoded in the namespace, given back
+    w = np.random.RandomState(1).uniform(0.5, 2.0, 150)
+    X_t, y_t, w_t = (torch.asarray(a, device=device) for a in (X, labels, w))
+    X_before = X_t.clone()
+    seen = []
+    fit = slopekit.Network.fit
+
+    def spy(self, X, y, **kwargs):
+        seen.append((type(X), type(y), type(kwargs.get("sample_weight"))))
+        return fit(self, X, y, **kwargs)
+
+    settings = dict(hidden_layer_sizes=(8, 6), learning_rate=0.01, epochs=40, batch_size=32,
+                    early_stopping=early_stopping, n_iter_no_change=5, random_state=0)
+    expected = quietly(make_pipeline(StandardScaler(), NetworkClassifier(**settings)).fit, X, labels,
+                       networkclassifier__sample_weight=w)
+    monkeypatch.setattr(slopekit.Network, "fit", spy)
+    with config_context(array_api_dispatch=True):
+        model = quietly(make_pipeline(StandardScaler(), NetworkClassifier(**settings)).fit, X_t, y_t,
+                        networkclassifier__sample_weight=w_t)
+        clf = model[-1]
+        assert seen == [(torch.Tensor, torch.Tensor, torch.Tensor)]  # the network got the tensors, no NumPy copy
+        net = clf.network_
+        assert net.array_namespace.__name__.endswith("torch") and torch.device(net.device).type == device
+        assert isinstance(clf.classes_, torch.Tensor) and clf.classes_.device.type == device
+        assert clf.classes_.tolist() == [-1.0, 2.0, 7.0] and clf.classes_.dtype == torch.float64
+        results = {name: getattr(model, name)(X_t) for name in
+                   ("predict", "predict_proba", "predict_log_proba", "decision_function")}
+        score = model.score(X_t, y_t)
+    for name, got in results.items():
+        assert isinstance(got, torch.Tensor) and got.device.type == device, name
+        want = getattr(expected, name)(X)
+        assert got.dtype == getattr(torch, want.dtype.name), name
+        np.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-10, atol=1e-10, err_msg=name)
+    assert score == expected.score(X, labels) and isinstance(score, float)
+    assert clf.n_iter_ == expected[-1].n_iter_
+    np.testing.assert_allclose(clf.loss_curve_, expected[-1].loss_curve_, rtol=1e-10)
+    assert all(isinstance(loss, float) for loss in clf.loss_curve_)
+    assert clf.validation_scores_ == expected[-1].validation_scores_
+    assert torch.equal(X_t, X_before)  # the caller's tensor is not written to
+
+
+@pytest.mark.parametrize("dtype, trained", [("float64", "float64"), ("float32", "float32")])
+def test_the_estimators_dtype_decides_under_dispatch(device, dtype, trained):
+    import torch
+    from sklearn import config_context
+
+    X, _ = blobs()
+    X_t = torch.asarray(X, dtype=torch.float32, device=device)  # float32 data
+    with config_context(array_api_dispatch=True):
+        reg = quietly(NetworkRegressor(hidden_layer_sizes=(4,), epochs=5, dtype=dtype, random_state=0).fit,
+                      X_t, X_t[:, 0])
+        assert reg.network_.dtype == getattr(torch, trained)
+        assert all(p.dtype == getattr(torch, trained) for p in reg.network_.parameters().values())
+        prediction = reg.predict(X_t)
+    assert prediction.dtype == torch.float64 and prediction.device.type == device  # predictions in float64
+
+
+def test_without_dispatch_torch_input_is_converted_to_numpy_as_before():
+    torch = pytest.importorskip("torch")
+    X, y = blobs()
+    settings = dict(hidden_layer_sizes=(8,), epochs=10, random_state=0)
+    a = quietly(NetworkClassifier(**settings).fit, X, y)
+    b = quietly(NetworkClassifier(**settings).fit, torch.asarray(X), torch.asarray(y))
+    assert isinstance(b.classes_, np.ndarray) and b.network_.array_namespace is np
+    for name in ("predict", "predict_proba"):
+        got = getattr(b, name)(torch.asarray(X))
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_array_equal(got, getattr(a, name)(X))
+
+
+def test_fitted_under_dispatch_predicts_elsewhere_only_without_it():
+    torch = pytest.importorskip("torch")
+    from sklearn import config_context
+
+    X, y = blobs()
+    with config_context(array_api_dispatch=True):
+        clf = quietly(NetworkClassifier(hidden_layer_sizes=(8,), epochs=10, random_state=0).fit, torch.asarray(X),
+                      torch.asarray(y))
+        on_torch = clf.predict_proba(torch.asarray(X)).numpy()
+        for method in ("predict", "predict_proba", "predict_log_proba", "decision_function"):
+            with pytest.raises(ValueError, match=rf"NetworkClassifier\.{method}\(\) must use the same namespace"):
+                getattr(clf, method)(X)
+    # without dispatch: NumPy in, NumPy out, the same function
+    np.testing.assert_allclose(clf.predict_proba(X), on_torch, rtol=1e-12)
+    assert isinstance(clf.predict(X), np.ndarray) and set(clf.predict(X)) <= {0, 1, 2}
+
+
+def test_partial_fit_and_lbfgs_under_dispatch():
+    torch = pytest.importorskip("torch")
+    from sklearn import config_context
+
+    X, y = blobs()
+    X_t, y_t = torch.asarray(X), torch.asarray(y)
+    with config_context(array_api_dispatch=True):
+        clf = NetworkClassifier(hidden_layer_sizes=(6,), batch_size=32, learning_rate=0.01, random_state=1)
+        with pytest.raises(ValueError, match="classes must be passed"):
+            clf.partial_fit(X_t, y_t)
+        for _ in range(2):
+            clf.partial_fit(X_t, y_t, classes=[0, 1, 2])
+        assert isinstance(clf.classes_, torch.Tensor) and clf.n_iter_ == 2
+        with pytest.raises(ValueError, match=r"\[7\]"):
+            clf.partial_fit(X_t, torch.where(y_t == 2, 7, y_t))
+        lbfgs = NetworkRegressor(hidden_layer_sizes=(6,), optimizer="lbfgs", epochs=30, random_state=0)
+        quietly(lbfgs.fit, X_t, X_t[:, 0])  # SciPy's L-BFGS runs on the host; the network goes back to X's device
+        assert isinstance(lbfgs.predict(X_t), torch.Tensor) and lbfgs.network_.array_namespace is not np
+    numpy_clf = NetworkClassifier(hidden_layer_sizes=(6,), batch_size=32, learning_rate=0.01, random_state=1)
+    for _ in range(2):
+        numpy_clf.partial_fit(X, y, classes=[0, 1, 2])
+    with config_context(array_api_dispatch=True):
+        np.testing.assert_allclose(clf.predict_proba(X_t).numpy(), numpy_clf.predict_proba(X), rtol=1e-10)
+    reg = quietly(NetworkRegressor(hidden_layer_sizes=(6,), optimizer="lbfgs", epochs=30, random_state=0).fit, X,
+                  X[:, 0])
+    with config_context(array_api_dispatch=True):
+        np.testing.assert_allclose(lbfgs.predict(X_t).numpy(), reg.predict(X), rtol=1e-10)
+
+
+def test_y_and_sample_weight_follow_x_and_bad_input_is_refused():
+    torch = pytest.importorskip("torch")
+    from sklearn import config_context
+
+    X, y = blobs()
+    with config_context(array_api_dispatch=True):
+        clf = quietly(NetworkClassifier(hidden_layer_sizes=(4,), epochs=3, random_state=0).fit, torch.asarray(X), y,
+                      sample_weight=np.ones(120))  # NumPy y and weights follow X to torch
+        assert isinstance(clf.classes_, torch.Tensor)
+        with pytest.raises(ValueError, match="Negative"):
+            clf.fit(torch.asarray(X), torch.asarray(y), sample_weight=-torch.ones(120, dtype=torch.float64))
+        with pytest.raises(ValueError, match="continuous"):
+            clf.fit(torch.asarray(X), torch.asarray(X[:, 0]))
+        with pytest.raises(ValueError, match="features"):
+            clf.predict(torch.asarray(X[:, :3]))
+        with pytest.raises(TypeError, match="encode the labels"):
+            clf.fit(torch.asarray(X), np.array(["a", "b", "c"])[y])

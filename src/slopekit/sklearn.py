@@ -84,11 +84,21 @@ def _is_array(a: Any) -> bool:
     return a is not None and not isinstance(a, np.ndarray) and hasattr(a, "__dlpack__") and hasattr(a, "shape")
 
 
-def _follow(a: Any, xp: Any, device: Any) -> Any:
+def _follow(a: Any, xp: Any, device: Any, who: str = "", name: str = "y") -> Any:
     """``a`` (``y``, ``sample_weight``) moved to the namespace and device of ``X``: scikit-learn's
-    "everything follows X". Lists, pandas objects and arrays already there pass unchanged."""
+    "everything follows X". On the NumPy path (``xp`` None) lists and pandas objects pass unchanged; on
+    another library's, NumPy arrays, lists and pandas objects of numbers become arrays of ``xp``."""
+    if a is None:
+        return None
     if not _is_array(a):
-        return a
+        if xp is None:
+            return a
+        host = np.asarray(a)
+        if host.dtype.kind not in "biuf":
+            raise TypeError(f"{who}: under array_api_dispatch {name} follows X into "
+                            f"{_backends.library_name(xp)}, so it must hold numbers, got dtype {host.dtype}; "
+                            "encode the labels first (LabelEncoder), or fit on NumPy arrays")
+        return xp.asarray(host, device=device)
     from sklearn.utils._array_api import get_namespace_and_device, move_to
 
     a_xp, _, a_device = get_namespace_and_device(a)
@@ -388,7 +398,8 @@ class _NetworkEstimator(BaseEstimator):
         xp = device = None
         if get_config()["array_api_dispatch"]:  # y and sample_weight follow X's namespace and device
             xp, device = where if where is not None else (None, None)
-            y, sample_weight = _follow(y, xp, device), _follow(sample_weight, xp, device)
+            y = _follow(y, xp, device, type(self).__name__)
+            sample_weight = _follow(sample_weight, xp, device, type(self).__name__, "sample_weight")
         if where is None:
             dtype, weight_dtype = settings["dtype"], np.float64
         else:  # the estimator's dtype decides, where the device has it
