@@ -549,3 +549,26 @@ def test_y_and_sample_weight_follow_x_and_bad_input_is_refused():
             clf.predict(torch.asarray(X[:, :3]))
         with pytest.raises(TypeError, match="encode the labels"):
             clf.fit(torch.asarray(X), np.array(["a", "b", "c"])[y])
+
+
+def test_the_readme_array_api_example_runs_and_says_what_it_prints():
+    torch = pytest.importorskip("torch")
+    import re
+    from pathlib import Path
+
+    from sklearn import config_context
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## In scikit-learn"):readme.index("## The lecture")]
+    start = section.index("```python", section.index("array API dispatch")) + len("```python")
+    code = section[start:section.index("```\n", start)]
+    namespace = {}
+    quietly(exec, compile(code, "README.md", "exec"), namespace)
+    model, X, y = namespace["model"], namespace["X"], namespace["y"]
+    assert isinstance(namespace["proba"], torch.Tensor) and namespace["proba"].dtype == torch.float64
+    assert namespace["proba"].device == X.device and model[-1].classes_.device == X.device
+    assert model[-1].classes_.tolist() == [0, 1] and "tensor([0, 1])" in code
+    assert model[-1].network_.device == X.device
+    score = float(re.search(r"model\.score\(X\[400:\], y\[400:\]\)\s+# ([0-9.]+)", code).group(1))
+    with config_context(array_api_dispatch=True):
+        assert round(model.score(X[400:], y[400:]), 3) == score
