@@ -367,3 +367,54 @@ def test_a_network_trained_by_lbfgs_copies_and_pickles():
         assert again.optimizer_state() == {"optimizer": slopekit.optimizers.LBFGS(), "t": 0}
         np.testing.assert_array_equal(again.predict_proba(X), net.predict_proba(X))
         again.fit(X, y, epochs=2, optimizer="lbfgs")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_sample_weights_full_batch_are_the_in_memory_ones(client, optimizer):
+    X, y = data()
+    w = np.random.RandomState(1).randint(0, 4, len(y)).astype(float)
+    Xd, yd = dask_of(X, y, (60, 80, 63))
+    kwargs = dict(epochs=15, optimizer=optimizer, l2=0.1)
+    if optimizer != "lbfgs":
+        kwargs["learning_rate"] = 0.05
+    a = Network([4, 5, 1], "tanh", seed=0).fit(X, y, sample_weight=w, **kwargs)
+    b = Network([4, 5, 1], "tanh", seed=0).fit(Xd, yd, sample_weight=da.from_array(w, chunks=50), **kwargs)
+    assert relative(a.parameters(), b.parameters()) < 1e-10
+    np.testing.assert_allclose(b.history, a.history, rtol=1e-10)
+    net = Network([4, 5, 1], "relu", seed=2)
+    assert net.loss(Xd, yd, sample_weight=w) == pytest.approx(net.loss(X, y, sample_weight=w), rel=1e-12)
+    assert relative(net.gradients(X, y, sample_weight=w, l2=0.2), net.gradients(Xd, yd, sample_weight=w, l2=0.2)) \
+        < 1e-12
+
+
+def test_sample_weights_in_mini_batches_go_chunk_by_chunk(client):
+    X, y = data()
+    w = np.random.RandomState(1).randint(0, 4, len(y)).astype(float)
+    sizes = (60, 80, 40, 23)
+    Xd, yd = dask_of(X, y, sizes)
+    a = Network([4, 5, 1], "tanh", seed=0)
+    rs = np.random.RandomState(3)
+    bounds = np.cumsum((0, *sizes))
+    for _ in range(2):
+        for c in rs.permutation(len(sizes)):
+            rows = slice(bounds[c], bounds[c + 1])
+            a.partial_fit(X[rows], y[rows], sample_weight=w[rows], learning_rate=0.05, optimizer="adam",
+                          batch_size=16, rng=rs)
+    b = Network([4, 5, 1], "tanh", seed=0).fit(Xd, yd, sample_weight=da.from_array(w, chunks=sizes), epochs=2,
+                                               learning_rate=0.05, optimizer="adam", batch_size=16, rng=3)
+    for k, v in a.parameters().items():
+        np.testing.assert_array_equal(b.parameters()[k], v)
+
+
+def test_bad_sample_weights_on_dask(client):
+    X, y = data()
+    Xd, yd = dask_of(X, y, 50)
+    net = Network([4, 3, 1])
+    for w, error, message in [(np.zeros(len(y)), ValueError, "sample_weight is all 0"),
+                              (np.full(len(y), np.nan), ValueError, "sample_weight contains NaN"),
+                              (np.ones(5), ValueError, "sample_weight has shape"),
+                              (-np.arange(len(y)) + 150.0, ValueError, "sample_weight must be >= 0"),
+                              (np.array(["a"] * len(y)), TypeError, "real numbers")]:
+        with pytest.raises(error, match=message):
+            net.fit(Xd, yd, epochs=1, learning_rate=0.1, sample_weight=w)
+    assert net.history == [] and net.optimizer_state() is None

@@ -83,14 +83,17 @@ class Chunks:
     who : str
         The calling method, for messages.
     encode : callable, optional
-        For `fetch`: checks a computed chunk ``(X, y)`` and returns it as
-        training takes it, ``(X, Y)``.
+        For `fetch`: checks a computed chunk ``(X, y, w)`` and returns it as
+        training takes it.
+    sample_weight : dask array or array_like, optional
+        One weight per sample, split into ``X``'s chunks; each chunk's are
+        checked with it, and their sum (`total`) is what a mean divides by.
     """
 
     def __init__(self, X: Any, y: Any, n_features: int, who: str,
-                 encode: Callable[[Any, Any], tuple[Any, Any]] | None = None):
+                 encode: Callable[..., tuple[Any, ...]] | None = None, sample_weight: Any = None):
         dask, da = _modules()
-        self.encode = encode
+        self.encode, self.who = encode, who
         X = features(X, n_features, who)
         n = int(X.shape[0])
         if _backends.is_dask(y):
@@ -109,6 +112,34 @@ class Chunks:
         y_blocks = y.to_delayed().reshape(-1)
         self._x = [x_blocks[i] for i in keep]
         self._y = [y_blocks[i] for i in keep]
+        self.w: Any = None
+        self._w: list[Any] = [None] * len(keep)
+        if sample_weight is not None:
+            w = _as_array(sample_weight, who, "sample_weight") if _backends.is_dask(sample_weight) \
+                else np.asarray(sample_weight)
+            if w.ndim != 1 or w.shape[0] != n:
+                raise ValueError(f"{who}: sample_weight has shape {tuple(w.shape)}, but X has {n} samples; it "
+                                 "needs one weight per sample")
+            if w.dtype.kind not in "biuf":
+                raise TypeError(f"{who}: sample_weight must hold real numbers, got dtype {w.dtype}")
+            w = w.rechunk((X.chunks[0],)) if isinstance(w, da.Array) else da.from_array(w, chunks=(X.chunks[0],))
+            w_blocks = w.to_delayed().reshape(-1)
+            self.w, self._w = w, [w_blocks[i] for i in keep]
+        self._weight_total: float | None = None
+
+    def total(self) -> float:
+        """What a mean divides by: the number of samples, or the sum of the sample weights (one pass, once)."""
+        if self.w is None:
+            return float(self.n)
+        if self._weight_total is None:
+            dask, _ = _modules()
+            (total,) = dask.compute(self.w.astype(np.float64).sum())
+            if not math.isfinite(total):
+                raise ValueError(f"{self.who}: sample_weight contains NaN or infinity")
+            if not total > 0:  # negative weights are named by the check of their chunk
+                raise ValueError(f"{self.who}: sample_weight is all 0: nothing to average over")
+            self._weight_total = float(total)
+        return self._weight_total
 
     def totals(self, spec: tuple, who: str) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
         """The summed loss and gradients of all chunks, for `slopekit._training.NumpyTraining.epochs_from_sums`.
@@ -121,26 +152,30 @@ class Chunks:
 
         def total(P: np.ndarray, gradients: bool) -> tuple[float, Any]:
             params = dask.delayed(np.array(P, copy=True), pure=True)  # sent to each worker once
-            parts = [dask.delayed(_chunk_sums, pure=True)(spec, params, x, y, gradients, who)
-                     for x, y in zip(self._x, self._y)]
+            parts = [dask.delayed(_chunk_sums, pure=True)(spec, params, x, y, w, gradients, who)
+                     for x, y, w in zip(self._x, self._y, self._w)]
             (result,) = dask.compute(_tree(parts))
             return result
 
         return total
 
-    def fetch(self, order: Sequence[int]) -> Iterator[tuple[Any, Any]]:
-        """The chunks in ``order``, each computed while the previous one trains, then checked by ``encode``."""
+    def fetch(self, order: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+        """The chunks in ``order``, each computed while the previous one trains, then checked by ``encode``.
+
+        ``encode(X, y, w)`` gets the chunk's rows and weights (None without
+        sample weights) and returns ``(X, Y, w)`` as training takes them.
+        """
         dask, _ = _modules()
 
-        def compute(i: int) -> tuple[Any, Any]:
-            return dask.compute(self._x[i], self._y[i])
+        def compute(i: int) -> tuple[Any, ...]:
+            return dask.compute(self._x[i], self._y[i], self._w[i])
 
         with ThreadPoolExecutor(1) as ahead:
             pending = ahead.submit(compute, order[0]) if len(order) else None
             for k in range(len(order)):
-                X, y = pending.result()
+                X, y, w = pending.result()
                 pending = ahead.submit(compute, order[k + 1]) if k + 1 < len(order) else None
-                yield self.encode(X, y)
+                yield self.encode(X, y, w)
 
 
 def features(X: Any, n_features: int, who: str) -> Any:
@@ -207,16 +242,17 @@ def _network(spec: tuple, P: np.ndarray) -> Any:
     return net
 
 
-def _chunk_sums(spec: tuple, P: np.ndarray, X: np.ndarray, y: np.ndarray, gradients: bool,
+def _chunk_sums(spec: tuple, P: np.ndarray, X: np.ndarray, y: np.ndarray, w: Any, gradients: bool,
                 who: str) -> tuple[float, Any]:
-    """On a worker: ``(sum of the losses, flat float64 sum of the gradients or None)`` of one chunk."""
+    """On a worker: ``(sum of the (weighted) losses, flat float64 sum of the gradients or None)`` of one chunk."""
     net = _network(spec, P)
     with _threads.on_calling_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore",
                                                    under="ignore"):
         # the network's own checks, with the caller's name in their messages
-        loss, grads = net.loss_and_gradients(X, y, reduction="sum", _who=who, _gradients=gradients)
-        if not gradients:
-            return loss * X.shape[0], None
+        loss, grads = net.loss_and_gradients(X, y, reduction="sum", sample_weight=w, _who=who,
+                                             _gradients=gradients)
+        if not gradients:  # then the loss is the chunk's mean: times its count, or its weight
+            return loss * (X.shape[0] if w is None else math.fsum(np.asarray(w, np.float64).tolist())), None
     return loss, np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in grads.values()])
 
 

@@ -213,11 +213,14 @@ class Training:
         term is that of all ``chunks.n`` samples. This is not `epochs`'s
         global shuffle: a batch never mixes two chunks.
 
-        ``chunks`` gives ``n`` (the number of samples), ``sizes`` (the rows of
-        each chunk) and ``fetch(order)``, the checked ``(X, Y)`` of the chunks
-        in that order. History, divergence and callbacks are as in `epochs`.
+        ``chunks`` gives ``total()`` (the number of samples, or the sum of
+        their weights: what the mean loss and the L2 term divide by),
+        ``sizes`` (the rows of each chunk) and ``fetch(order)``, the checked
+        ``(X, Y, w)`` of the chunks in that order (``w`` None, or the weight
+        column as `epochs` takes it). Each batch's gradient is its weighted
+        mean, as in `epochs`. History, divergence and callbacks are as there.
         """
-        n = chunks.n
+        n = chunks.total()  # the number of samples, or the sum of their weights
         shuffle = self.generator(rng)
         losses: list[float] = []
         layers_of: dict[int, Any] = {}
@@ -225,11 +228,13 @@ class Training:
             self.save()
             order = shuffle.permutation(len(chunks.sizes))
             total: Any = 0.0
-            for X, Y in chunks.fetch(order):
+            for X, Y, w in chunks.fetch(order):
                 n_c = X.shape[0]
                 rows = min(batch_size, n_c)
                 if rows not in layers_of:
                     layers_of[rows] = self.layers(rows, True)
+                    if w is not None and hasattr(layers_of[rows], "weight_buffer"):
+                        layers_of[rows].weight_buffer()  # before `first`, whose views share it
                 full = layers_of[rows]
                 last = full.first(n_c % rows) if n_c % rows else full
                 perm = shuffle.permutation(n_c)
@@ -237,11 +242,16 @@ class Training:
                     idx = perm[start:start + rows]
                     layers = full if idx.shape[0] == rows else last
                     Xb, Yb = self.gather(X, Y, idx, layers)
-                    loss = self.loss(Xb, Yb, layers, l2, n)
+                    if w is None:
+                        batch, weight = None, Xb.shape[0]
+                    else:
+                        wb, weight, divisor = self.gather_weights(w, idx, layers)
+                        batch = (wb, divisor)
+                    loss = self.loss(Xb, Yb, layers, l2, n, batch)
                     if isinstance(loss, float) and not math.isfinite(loss):
                         raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
-                    total = total + loss * Xb.shape[0]
-                    self.step(Xb, Yb, layers, learning_rate, l2, n)
+                    total = total + loss * weight
+                    self.step(Xb, Yb, layers, learning_rate, l2, n, batch)
             if self._end_epoch(epoch, float(total) / n, losses, history, callback, verbose, who, epochs,
                                learning_rate):
                 break

@@ -735,9 +735,8 @@ class Network:
         who = _who
         if reduction not in ("mean", "sum"):
             raise ValueError(f"{who}: reduction must be 'mean' or 'sum', got {reduction!r}")
-        if _backends.is_dask(X) or _backends.is_dask(y):
-            _no_weights_on_dask(sample_weight, who)
-            return self._loss_and_gradients_dask(X, y, l2, reduction, who, _gradients)
+        if _backends.is_dask(X) or _backends.is_dask(y) or _backends.is_dask(sample_weight):
+            return self._loss_and_gradients_dask(X, y, l2, reduction, who, _gradients, sample_weight)
         if reduction == "sum" and _rows(X) == 0:  # an empty shard adds nothing to the sums
             self._library(X, who, follow=False)
             shape = tuple(np.shape(X) if not hasattr(X, "shape") else X.shape)
@@ -785,8 +784,8 @@ class Network:
             column = _backends.from_numpy(column, self._p.xp, self._p.device, self.dtype)
         return column, total
 
-    def _loss_and_gradients_dask(self, X: Any, y: Any, l2: Any, reduction: str, who: str,
-                                 gradients: bool) -> tuple[float, dict[str, Any]]:
+    def _loss_and_gradients_dask(self, X: Any, y: Any, l2: Any, reduction: str, who: str, gradients: bool,
+                                 sample_weight: Any = None) -> tuple[float, dict[str, Any]]:
         """`loss_and_gradients` of Dask arrays: one pass on the workers, sums added up in float64."""
         from . import _dask
 
@@ -794,11 +793,11 @@ class Network:
         if reduction == "sum" and l2:
             raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs to "
                              "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
-        chunks = _dask.Chunks(X, y, self._sizes[0], who)
+        chunks = _dask.Chunks(X, y, self._sizes[0], who, sample_weight=sample_weight)
         spec = _dask.architecture(self, self._p.dtype_name)
         host = [_backends.to_numpy(p, self._p.xp) for p in self._p.arrays]
         P = np.concatenate([p.reshape(-1) for p in host]) if host else np.empty(0)
-        n = chunks.n
+        n = chunks.total() if reduction == "mean" else chunks.n  # the sum of the weights, if any
         loss_sum, G = chunks.totals(spec, who)(P, gradients)
         if reduction == "sum":
             loss = loss_sum
@@ -909,8 +908,10 @@ class Network:
             sum of the weights. Each mini-batch's gradient is the weighted
             mean over its samples (a batch whose weights are all 0 gives a
             zero gradient), as in scikit-learn's ``MLPClassifier``. With
-            ``optimizer="lbfgs"`` the objective is the weighted mean. Not
-            with Dask arrays (ValueError).
+            ``optimizer="lbfgs"`` the objective is the weighted mean. With
+            Dask arrays, a Dask array (or an array) split into ``X``'s
+            chunks: their sum is computed first, and each chunk's weights
+            are checked with the chunk.
 
         Returns
         -------
@@ -995,8 +996,7 @@ class Network:
         settings = dict(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
                         callback=callback, verbose=int(verbose), who=who)
         if _backends.is_dask(X) or _backends.is_dask(y):
-            _no_weights_on_dask(sample_weight, who)
-            chunks = self._dask_training_data(X, y, rule, who)
+            chunks = self._dask_training_data(X, y, rule, who, sample_weight)
             run = self._dask_run(chunks, rule, settings)
         else:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
@@ -1075,8 +1075,7 @@ class Network:
         settings = dict(epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
                         history=self.history, who=who)
         if _backends.is_dask(X) or _backends.is_dask(y):
-            _no_weights_on_dask(sample_weight, who)
-            chunks = self._dask_training_data(X, y, rule, who)
+            chunks = self._dask_training_data(X, y, rule, who, sample_weight)
             run = self._dask_run(chunks, rule, settings)
         else:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
@@ -1119,11 +1118,20 @@ class Network:
                                                **_without(settings, "learning_rate", "batch_size", "rng"))
         return lambda training: training.epochs(X, Y, **settings, weights=weights)
 
-    def _dask_training_data(self, X: Any, y: Any, rule: optimizers.Optimizer, who: str) -> Any:
-        """Dask arrays ``X``, ``y`` checked (what can be without computing them), the parameters moved to NumPy."""
+    def _dask_training_data(self, X: Any, y: Any, rule: optimizers.Optimizer, who: str,
+                            sample_weight: Any = None) -> Any:
+        """Dask arrays ``X``, ``y`` checked (what can be without computing them), the parameters moved to NumPy.
+
+        With ``sample_weight``, their sum is computed (and checked) first.
+        """
         from . import _dask
 
-        chunks = _dask.Chunks(X, y, self._sizes[0], who, encode=lambda Xc, yc: self._data(Xc, yc, who))
+        def encode(Xc: Any, yc: Any, wc: Any) -> tuple[Any, Any, Any]:
+            Xc, Yc = self._data(Xc, yc, who)
+            return Xc, Yc, None if wc is None else self._weights(wc, Xc.shape[0], who, zero_sum=True)[0]
+
+        chunks = _dask.Chunks(X, y, self._sizes[0], who, encode=encode, sample_weight=sample_weight)
+        chunks.total()
         kind = chunks.X.dtype
         follow = kind.kind == "f" and kind.name in _backends.FLOAT_NAMES and self._follow_dtype
         dtype_name = kind.name if follow else self._p.dtype_name
@@ -1140,11 +1148,11 @@ class Network:
         if isinstance(rule, optimizers.LBFGS):
             from . import _lbfgs
 
-            return lambda training: _lbfgs.run(training, total, chunks.n, rule, **_without(settings,
+            return lambda training: _lbfgs.run(training, total, chunks.total(), rule, **_without(settings,
                                                "learning_rate", "batch_size", "rng"))
         if settings["batch_size"] is None or settings["batch_size"] >= chunks.n:
-            return lambda training: training.epochs_from_sums(total, chunks.n, **_without(settings, "batch_size",
-                                                                                          "rng"))
+            return lambda training: training.epochs_from_sums(total, chunks.total(), **_without(settings,
+                                                                                                "batch_size", "rng"))
         return lambda training: training.epochs_by_chunk(chunks, **settings)
 
     def _training_data(self, X: Any, y: Any, who: str) -> tuple[Any, Any]:
@@ -1457,12 +1465,6 @@ def _check_rule_for_dtype(who: str, rule: optimizers.Optimizer, dtype_name: str)
             raise ValueError(f"{who}: Adam's eps={eps:g} rounds to 0 in {dtype_name}, so its steps would divide 0 "
                              f"by 0 where a gradient vanishes; pass optimizer=optimizers.Adam(eps=1e-4) (or larger), "
                              f"or train in float32")
-
-
-def _no_weights_on_dask(sample_weight: Any, who: str) -> None:
-    if sample_weight is not None:
-        raise ValueError(f"{who}: sample_weight is not supported with Dask arrays yet; pass NumPy arrays (or "
-                         "repeat the rows of a weight that is an integer)")
 
 
 def _sample_weight(sample_weight: Any, n: int | None, who: str, *, zero_sum: bool = False) -> np.ndarray:
