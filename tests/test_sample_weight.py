@@ -192,14 +192,3 @@ def test_lbfgs_takes_weights_as_repeated_rows(output, k):
                                                                l2=0.1)
     assert close(a.parameters(), b.parameters()) < 1e-8
     assert np.allclose(a.history, b.history, rtol=1e-10)
-
-
-def test_weights_with_dask_arrays_are_refused():
-    da = pytest.importorskip("dask.array")
-    X, y, _ = data("sigmoid", 1)
-    net = slopekit.Network([3, 4, 1])
-    with pytest.raises(ValueError, match="sample_weight is not supported with Dask"):
-        net.fit(da.from_array(X, chunks=10), da.from_array(y, chunks=10), epochs=1, learning_rate=0.1,
-                sample_weight=np.ones(30))
-    with pytest.raises(ValueError, match="sample_weight is not supported with Dask"):
-        net.loss(da.from_array(X, chunks=10), da.from_array(y, chunks=10), sample_weight=np.ones(30))

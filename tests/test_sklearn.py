@@ -572,3 +572,21 @@ def test_the_readme_array_api_example_runs_and_says_what_it_prints():
     score = float(re.search(r"model\.score\(X\[400:\], y\[400:\]\)\s+# ([0-9.]+)", code).group(1))
     with config_context(array_api_dispatch=True):
         assert round(model.score(X[400:], y[400:]), 3) == score
+
+
+def test_under_dispatch_without_scikit_learns_move_to(monkeypatch):
+    """scikit-learn before 1.8 has no ``move_to``: arrays then move through the host, with the same results."""
+    torch = pytest.importorskip("torch")
+    import sklearn.utils._array_api as array_api
+    from sklearn import config_context
+
+    X, y = blobs()
+    settings = dict(hidden_layer_sizes=(8,), epochs=10, random_state=0)
+    with config_context(array_api_dispatch=True):
+        a = quietly(NetworkClassifier(**settings).fit, torch.asarray(X), y)
+        expected = a.predict_proba(torch.asarray(X))
+        monkeypatch.delattr(array_api, "move_to")
+        b = quietly(NetworkClassifier(**settings).fit, torch.asarray(X), y)
+        got = b.predict_proba(torch.asarray(X))
+    assert isinstance(got, torch.Tensor) and torch.equal(got, expected)
+    assert isinstance(b.classes_, torch.Tensor)

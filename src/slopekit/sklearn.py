@@ -99,13 +99,23 @@ def _follow(a: Any, xp: Any, device: Any, who: str = "", name: str = "y") -> Any
                             f"{_backends.library_name(xp)}, so it must hold numbers, got dtype {host.dtype}; "
                             "encode the labels first (LabelEncoder), or fit on NumPy arrays")
         return xp.asarray(host, device=device)
-    from sklearn.utils._array_api import get_namespace_and_device, move_to
+    from sklearn.utils._array_api import get_namespace_and_device
 
     a_xp, _, a_device = get_namespace_and_device(a)
     if xp is None:  # the NumPy path
-        return move_to(a, xp=np, device="cpu")
+        return _move_to(a, np, "cpu")
     if a_xp is xp and a_device == device:
         return a
+    return _move_to(a, xp, device)
+
+
+def _move_to(a: Any, xp: Any, device: Any) -> Any:
+    """scikit-learn's ``move_to`` (1.8 and later), else through the host."""
+    try:
+        from sklearn.utils._array_api import move_to
+    except ImportError:  # an older scikit-learn: through NumPy
+        host = np.asarray(_backends.to_numpy(a, _backends.library_of(a, "fit", "array")))
+        return host if xp is np else xp.asarray(host, device=device)
     return move_to(a, xp=xp, device=device)
 
 
@@ -113,9 +123,7 @@ def _host(a: Any) -> np.ndarray:
     """A NumPy copy of a (small) array of any library: labels for messages and comparisons."""
     if isinstance(a, np.ndarray) or not _is_array(a):
         return np.asarray(a)
-    from sklearn.utils._array_api import move_to
-
-    return move_to(a, xp=np, device="cpu")
+    return _move_to(a, np, "cpu")
 
 
 def _float_name(xp: Any, device: Any, name: str) -> str:
