@@ -56,11 +56,15 @@ class Cluster:
         at tcp://..."``.
     dashboard : str or None
         The dashboard's address, when the scheduler serves one.
+    flags : dict
+        ``{"workers": N}`` or ``{"scheduler": ADDRESS}``: what to connect to
+        again (a checkpoint keeps it).
     """
 
     client: Any
     description: str
     dashboard: str | None
+    flags: dict[str, Any]
 
     def memory(self) -> int:
         """The workers' memory limits added up, in bytes (0 when unknown)."""
@@ -118,4 +122,5 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         dashboard = _dashboard(client)
         if dashboard is not None and cluster is not None and importlib.util.find_spec("bokeh") is None:
             dashboard += " (its pages need bokeh: pip install bokeh)"
-        yield Cluster(client, description, dashboard)
+        flags = {"workers": workers} if workers is not None else {"scheduler": scheduler}
+        yield Cluster(client, description, dashboard, flags)

@@ -464,6 +464,28 @@ def _scaler(kind: str, stats: dict[str, Any]) -> Any:
     return Scaler(kind, np.asarray(offset, dtype=np.float64).tolist(), width.tolist())
 
 
+def keep(split: Split, budget: int) -> str:
+    """Persist ``split``'s arrays in the workers' memory when they take at most ``budget`` bytes (else every
+    pass reads the files again); returns a phrase for the user saying which."""
+    import dask
+
+    arrays = (split.X_train, split.y_train, split.X_test, split.y_test)
+    size = sum(a.nbytes for a in arrays)
+    if size > budget:
+        return (f"read from the files on every pass ({_bytes(size)}, more than half of the workers' memory, "
+                f"{_bytes(2 * budget)})")
+    split.X_train, split.y_train, split.X_test, split.y_test = dask.persist(*arrays)
+    return f"held in the workers' memory ({_bytes(size)} of {_bytes(2 * budget)})"
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
 def sample(X: Any, y: Any, rows: int = SAMPLE_ROWS) -> tuple[np.ndarray, np.ndarray]:
     """About ``rows`` evenly spaced rows of Dask arrays ``X`` and ``y``, in memory (every k-th row)."""
     import dask

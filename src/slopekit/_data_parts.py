@@ -182,11 +182,12 @@ def _stacked(ys: Sequence[np.ndarray]) -> np.ndarray:
 def fingerprint(found: Parts, *, contents: bool) -> str:
     """A SHA-256 that changes when the data change.
 
-    One file: of its bytes. Several: of each file's name and either the
-    SHA-256 of its bytes (``contents``) or its size and modification time
-    (what a run on Dask, whose data may be far larger than memory, checks).
+    With ``contents``, one file: of its bytes; several: of each file's name
+    and the SHA-256 of its bytes. Without (what a run on Dask, whose data may
+    be far larger than memory, checks): of each file's name, size and
+    modification time.
     """
-    if not found.several:
+    if contents and not found.several:
         return _data_files_sha256(found.files[0])
     digest = hashlib.sha256()
     for f in found.files:
