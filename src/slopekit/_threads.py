@@ -243,3 +243,19 @@ def parallel(work: Callable[[_Counter], Any], blocks: int) -> None:
             error = exc
     if error is not None:
         raise error
+
+
+class on_calling_thread:
+    """A context in which `parallel` runs everything on the calling thread.
+
+    For work that is already one of many parallel tasks, such as a chunk on a
+    Dask worker's thread: slopekit then adds no threads of its own to the
+    worker's (one thread per Dask worker thread, no oversubscription).
+    """
+
+    def __enter__(self) -> None:
+        self._before = getattr(_local, "worker", False)
+        _local.worker = True
+
+    def __exit__(self, *exc: Any) -> None:
+        _local.worker = self._before

@@ -163,6 +163,53 @@ class Training:
                 break
         return losses
 
+    def epochs_by_chunk(self, chunks: Any, *, epochs: int, learning_rate: float, batch_size: int, l2: float,
+                        rng: Any, history: list[float], callback: Callable | None = None, verbose: int = 0,
+                        who: str = "fit") -> list[float]:
+        """Mini-batch epochs over data that comes in chunks of rows, one chunk in memory at a time.
+
+        Each epoch draws the order of the chunks (one permutation), then, chunk
+        after chunk, a permutation of the chunk's rows, and steps once per
+        mini-batch of ``batch_size`` of them (the last of each chunk may be
+        smaller). Both come from the generator of ``rng`` (as `epochs`). The
+        parameters and the optimizer state go on from chunk to chunk; the L2
+        term is that of all ``chunks.n`` samples. This is not `epochs`'s
+        global shuffle: a batch never mixes two chunks.
+
+        ``chunks`` gives ``n`` (the number of samples), ``sizes`` (the rows of
+        each chunk) and ``fetch(order)``, the checked ``(X, Y)`` of the chunks
+        in that order. History, divergence and callbacks are as in `epochs`.
+        """
+        n = chunks.n
+        shuffle = self.generator(rng)
+        losses: list[float] = []
+        layers_of: dict[int, Any] = {}
+        for epoch in range(1, epochs + 1):
+            self.save()
+            order = shuffle.permutation(len(chunks.sizes))
+            total: Any = 0.0
+            for X, Y in chunks.fetch(order):
+                n_c = X.shape[0]
+                rows = min(batch_size, n_c)
+                if rows not in layers_of:
+                    layers_of[rows] = self.layers(rows, True)
+                full = layers_of[rows]
+                last = full.first(n_c % rows) if n_c % rows else full
+                perm = shuffle.permutation(n_c)
+                for start in range(0, n_c, rows):
+                    idx = perm[start:start + rows]
+                    layers = full if idx.shape[0] == rows else last
+                    Xb, Yb = self.gather(X, Y, idx, layers)
+                    loss = self.loss(Xb, Yb, layers, l2, n)
+                    if isinstance(loss, float) and not math.isfinite(loss):
+                        raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
+                    total = total + loss * Xb.shape[0]
+                    self.step(Xb, Yb, layers, learning_rate, l2, n)
+            if self._end_epoch(epoch, float(total) / n, losses, history, callback, verbose, who, epochs,
+                               learning_rate):
+                break
+        return losses
+
     def _end_epoch(self, epoch: int, loss: float, losses: list[float], history: list[float],
                    callback: Callable | None, verbose: int, who: str, epochs: int, learning_rate: float) -> bool:
         """Record an epoch's loss (or raise `Diverged`), print, call back; True if the callback asks to stop."""
@@ -241,6 +288,65 @@ class NumpyTraining(Training):
             stepper.step_folded(grads, learning_rate, (self.P, layers.G))
         else:
             stepper.step(grads, learning_rate)
+
+
+    def sums_of(self, X: np.ndarray, Y: np.ndarray) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
+        """The full-batch `epochs_from_sums` and L-BFGS take this: the summed loss and gradients on ``(X, Y)``.
+
+        Returns a function of the flat parameters ``P`` (this training's own,
+        updated in place) and of whether the gradients are wanted, giving
+        ``(sum of the samples' losses, flat float64 sum of their gradients or None)``.
+        """
+        n = X.shape[0]
+        layers = self.layers(n, False)
+
+        def total(P: np.ndarray, gradients: bool) -> tuple[float, Any]:
+            p = self.params
+            loss = float(layers.forward_loss(X, Y, p.weights, p.biases)) * n
+            if not gradients:
+                return loss, None
+            layers.backward(X, Y, p.weights, float(n))
+            return loss, layers.G.astype(np.float64)
+
+        return total
+
+    def epochs_from_sums(self, total: Callable[[np.ndarray, bool], tuple[float, Any]], n: int, *, epochs: int,
+                         learning_rate: float, l2: float, history: list[float], callback: Callable | None = None,
+                         verbose: int = 0, who: str = "fit") -> list[float]:
+        """Full-batch epochs from summed losses and gradients (of shards of the data, added up by ``total``).
+
+        ``total(P, gradients)`` returns the sum over the ``n`` samples of the
+        loss and (if asked) of the gradients, flat, in float64: one pass over
+        the data gives both. Each epoch divides by ``n``, adds the L2 term
+        once, and takes one step with the optimizer's plain `step` (its
+        state is the same as in `epochs`). An epoch's loss, that of the
+        parameters after its step, comes from the next epoch's pass, and one
+        loss-only pass gives the last. History, divergence and callbacks are
+        as in `epochs`; the result agrees with `epochs` up to rounding.
+        """
+        from ._flat import views
+
+        losses: list[float] = []
+        p = self.params
+        self.start_stepper()
+        shapes = [a.shape for a in p.arrays]
+        loss_sum, G = total(self.P, True)
+        loss = loss_sum / n + p.penalty(l2, n)
+        if not math.isfinite(loss):
+            raise self._diverged(who, 0, epochs, loss, learning_rate, losses)
+        for epoch in range(1, epochs + 1):
+            self.save()
+            flat = (G / n).astype(self.P.dtype)
+            grads = views(flat, shapes)
+            if l2:
+                for dW, W_l in zip(grads[0::2], p.weights):
+                    dW += W_l * (l2 / n)
+            self.stepper.step(grads, learning_rate)
+            loss_sum, G = total(self.P, epoch < epochs)
+            loss = loss_sum / n + p.penalty(l2, n)
+            if self._end_epoch(epoch, loss, losses, history, callback, verbose, who, epochs, learning_rate):
+                break
+        return losses
 
 
 class XpTraining(Training):

@@ -693,6 +693,8 @@ class Network:
         who = _who
         if reduction not in ("mean", "sum"):
             raise ValueError(f"{who}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            return self._loss_and_gradients_dask(X, y, l2, reduction, who, _gradients)
         if reduction == "sum" and _rows(X) == 0:  # an empty shard adds nothing to the sums
             self._library(X, who, follow=False)
             shape = tuple(np.shape(X) if not hasattr(X, "shape") else X.shape)
@@ -723,14 +725,56 @@ class Network:
             return loss * n, dict(zip(self._names(), grads))
         return loss + self._p.penalty(l2, n), dict(zip(self._names(), grads))
 
+    def _loss_and_gradients_dask(self, X: Any, y: Any, l2: Any, reduction: str, who: str,
+                                 gradients: bool) -> tuple[float, dict[str, Any]]:
+        """`loss_and_gradients` of Dask arrays: one pass on the workers, sums added up in float64."""
+        from . import _dask
+
+        l2 = _non_negative_real(who, "l2", l2)
+        if reduction == "sum" and l2:
+            raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs to "
+                             "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
+        chunks = _dask.Chunks(X, y, self._sizes[0], who)
+        spec = _dask.architecture(self, self._p.dtype_name)
+        host = [_backends.to_numpy(p, self._p.xp) for p in self._p.arrays]
+        P = np.concatenate([p.reshape(-1) for p in host]) if host else np.empty(0)
+        n = chunks.n
+        loss_sum, G = chunks.totals(spec)(P, gradients)
+        if reduction == "sum":
+            loss = loss_sum
+        else:
+            loss = loss_sum / n + self._p.penalty(l2, n)
+        if not gradients:
+            return loss, {}
+        dtype = _parameter_set.host_dtype(self._p.dtype_name)
+        grads = [g.astype(dtype) for g in _flat.views(G if reduction == "sum" else G / n, [p.shape for p in host])]
+        if l2:
+            grads[0::2] = [dW + W_l * dtype.type(l2 / n) for dW, W_l in zip(grads[0::2], host[0::2])]
+        if self._p.xp is not None:
+            grads = [_backends.from_numpy(g, self._p.xp, self._p.device, self.dtype) for g in grads]
+        return loss, dict(zip(self._names(), grads))
+
     # -- training -------------------------------------------------------------------------------
 
     def _training_arguments(self, who: str, learning_rate: Any, batch_size: Any, optimizer: Any, l2: Any,
-                            rng: Any) -> tuple[float, int | None, optimizers.Optimizer, float]:
-        learning_rate = _positive_real(who, "learning_rate", learning_rate)
+                            rng: Any) -> tuple[Any, int | None, optimizers.Optimizer, float]:
+        rule = optimizers.get(optimizer)
+        if isinstance(rule, optimizers.LBFGS):
+            if learning_rate is not None:
+                learning_rate = _positive_real(who, "learning_rate", learning_rate)
+            if who == "partial_fit":
+                raise ValueError("partial_fit: optimizer='lbfgs' runs whole through fit (full batch, SciPy's line "
+                                 "search); partial_fit takes a step rule: 'gd', 'momentum' or 'adam'")
+            if batch_size is not None:
+                raise ValueError(f"{who}: optimizer='lbfgs' is full-batch; leave batch_size=None (or use 'adam' "
+                                 "for mini-batches)")
+        elif learning_rate is None:
+            raise TypeError(f"{who}: learning_rate is required for optimizer {rule.name!r} (only 'lbfgs' does "
+                            "without one)")
+        else:
+            learning_rate = _positive_real(who, "learning_rate", learning_rate)
         if batch_size is not None:
             batch_size = _positive_int(who, "batch_size", batch_size)
-        rule = optimizers.get(optimizer)
         l2 = _non_negative_real(who, "l2", l2)
         if rng is not None and not isinstance(rng, (np.random.RandomState, np.random.Generator)):
             if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
@@ -744,7 +788,7 @@ class Network:
         kind = _training.NumpyTraining if self._p.xp is None else _training.XpTraining
         return kind(self._p, architecture, rule, self._seed)
 
-    def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
+    def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float | None = None, batch_size: int | None = None,
             optimizer: str | optimizers.Optimizer = "gd", l2: float = 0.0,
             callback: Callable[[int, float], Any] | None = None, verbose: int = 0,
             rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
@@ -845,23 +889,31 @@ class Network:
         if not isinstance(verbose, numbers.Integral) or verbose < 0:
             raise ValueError(f"{who}: verbose must be an integer >= 0 (print every that many epochs), "
                              f"got {verbose!r}")
-        _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
-        X, Y = self._training_data(X, y, who)
+        settings = dict(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
+                        callback=callback, verbose=int(verbose), who=who)
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            chunks = self._dask_training_data(X, y, rule, who)
+            run = self._dask_run(chunks, rule, settings)
+        else:
+            _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+            X, Y = self._training_data(X, y, who)
+            run = self._in_memory_run(X, Y, rule, settings)
         # Everything is checked: from here on the network changes.
         training = self._new_training(rule)
         self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
         previous, self.history = self.history, []
+        settings["history"] = self.history
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                training.epochs(X, Y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2,
-                                rng=rng, history=self.history, callback=callback, verbose=int(verbose), who=who)
+                run(training)
         except _training.Diverged:
             if not self.history:
                 self.history = previous if training.stepper is None else []
             raise
         return self
 
-    def partial_fit(self, X: Any, y: Any, *, learning_rate: float, optimizer: str | optimizers.Optimizer = "gd",
+    def partial_fit(self, X: Any, y: Any, *, learning_rate: float | None = None,
+                    optimizer: str | optimizers.Optimizer = "gd",
                     batch_size: int | None = None, l2: float = 0.0,
                     rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
         r"""One epoch of training that continues the optimizer state of the previous `partial_fit`; returns ``self``.
@@ -905,15 +957,62 @@ class Network:
         who = "partial_fit"
         learning_rate, batch_size, rule, l2 = self._training_arguments(who, learning_rate, batch_size, optimizer,
                                                                        l2, rng)
-        _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
-        X, Y = self._training_data(X, y, who)
+        settings = dict(epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
+                        history=self.history, who=who)
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            chunks = self._dask_training_data(X, y, rule, who)
+            run = self._dask_run(chunks, rule, settings)
+        else:
+            _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+            X, Y = self._training_data(X, y, who)
+            run = self._in_memory_run(X, Y, rule, settings)
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
-        training = self._training[0]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            training.epochs(X, Y, epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
-                            history=self.history, who=who)
+            run(self._training[0])
         return self
+
+    def _in_memory_run(self, X: Any, Y: Any, rule: optimizers.Optimizer,
+                       settings: dict[str, Any]) -> Callable[[Any], Any]:
+        """What trains a `_training.Training` on checked arrays in memory, with ``settings`` (fit's arguments)."""
+        if isinstance(rule, optimizers.LBFGS):
+            from . import _lbfgs
+
+            if self._p.xp is not None:
+                raise TypeError(f"{settings['who']}: optimizer='lbfgs' runs on NumPy arrays (or Dask arrays of "
+                                f"them), not {_backends.library_name(self._p.xp)}; pass NumPy arrays or use 'adam'")
+            n = X.shape[0]
+            return lambda training: _lbfgs.run(training, training.sums_of(X, Y), n, rule, **_without(settings,
+                                               "learning_rate", "batch_size", "rng"))
+        return lambda training: training.epochs(X, Y, **settings)
+
+    def _dask_training_data(self, X: Any, y: Any, rule: optimizers.Optimizer, who: str) -> Any:
+        """Dask arrays ``X``, ``y`` checked (what can be without computing them), the parameters moved to NumPy."""
+        from . import _dask
+
+        chunks = _dask.Chunks(X, y, self._sizes[0], who, encode=lambda Xc, yc: self._data(Xc, yc, who))
+        kind = chunks.X.dtype
+        follow = kind.kind == "f" and kind.name in _backends.FLOAT_NAMES and self._follow_dtype
+        dtype_name = kind.name if follow else self._p.dtype_name
+        _dask.architecture(self, dtype_name)  # refuses bfloat16
+        _check_rule_for_dtype(who, rule, dtype_name)
+        self._move(None, None, dtype_name)  # Dask's chunks are NumPy arrays
+        return chunks
+
+    def _dask_run(self, chunks: Any, rule: optimizers.Optimizer, settings: dict[str, Any]) -> Callable[[Any], Any]:
+        """What trains a `_training.NumpyTraining` on `_dask.Chunks`: full batch, L-BFGS or chunk by chunk."""
+        from . import _dask
+
+        total = chunks.totals(_dask.architecture(self, self._p.dtype_name))
+        if isinstance(rule, optimizers.LBFGS):
+            from . import _lbfgs
+
+            return lambda training: _lbfgs.run(training, total, chunks.n, rule, **_without(settings,
+                                               "learning_rate", "batch_size", "rng"))
+        if settings["batch_size"] is None or settings["batch_size"] >= chunks.n:
+            return lambda training: training.epochs_from_sums(total, chunks.n, **_without(settings, "batch_size",
+                                                                                          "rng"))
+        return lambda training: training.epochs_by_chunk(chunks, **settings)
 
     def _training_data(self, X: Any, y: Any, who: str) -> tuple[Any, Any]:
         """``(X, Y)`` checked, the parameters moved to ``X``'s library, device and (``dtype=None``) dtype.
@@ -1040,6 +1139,10 @@ class Network:
         TypeError
             If ``X`` is of another library (or device) than the parameters.
         """
+        if _backends.is_dask(X):
+            from . import _dask
+
+            return _dask.predict(self, self._p.dtype_name, X, "predict", "predict")
         Z = self._output_z(X, "predict")
         return self._output_loss.predict(Z) if self._p.xp is None else self._output_loss.predict_xp(self._p.xp, Z)
 
@@ -1064,6 +1167,10 @@ class Network:
         if self.output == "identity":
             raise TypeError("predict_proba: output='identity' is a regression and has no class probabilities; "
                             "use predict")
+        if _backends.is_dask(X):
+            from . import _dask
+
+            return _dask.predict(self, self._p.dtype_name, X, "predict_proba", "predict_proba")
         Z = self._output_z(X, "predict_proba")
         return self._output_loss.proba(Z) if self._p.xp is None else self._output_loss.proba_xp(self._p.xp, Z)
 
@@ -1080,6 +1187,10 @@ class Network:
         >>> net.score([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])  # y = 2x + 1 exactly
         1.0
         """
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            from . import _dask
+
+            return _dask.score(self, self._p.dtype_name, X, y, "score")
         self._library(X, "score", follow=False)
         Xc = self._features(X, "score")
         Y = _backends.to_numpy(self._targets(y, Xc.shape[0], "score"), self._p.xp)
@@ -1212,3 +1323,8 @@ def _data_dtype(X: Any, xp: Any) -> str | None:
         name = _backends.dtype_name(X.dtype)
         return name if name in _backends.FLOAT_NAMES else None
     return None
+
+
+def _without(settings: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``settings`` less ``names``."""
+    return {k: v for k, v in settings.items() if k not in names}

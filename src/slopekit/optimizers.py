@@ -14,6 +14,7 @@ the learning rate), and Adam is Kingma and Ba's, identical to ``torch.optim.Adam
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import _flat, _lookup, _params
 
-__all__ = ["Adam", "GradientDescent", "Momentum", "Optimizer", "Stepper", "XpStepper", "get", "names"]
+__all__ = ["Adam", "GradientDescent", "LBFGS", "Momentum", "Optimizer", "Stepper", "XpStepper", "get", "names"]
 
 
 def _zeros_like_all(params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray | None]:
@@ -455,8 +456,58 @@ class Adam(Optimizer):
         return p - (v / denominator) * (learning_rate / (1.0 - b1 ** t))
 
 
+@dataclass(frozen=True)
+class LBFGS(Optimizer):
+    r"""Full-batch L-BFGS, through ``scipy.optimize.minimize(method="L-BFGS-B")``.
+
+    Not a step rule: `slopekit.Network.fit` hands the whole loss and its
+    gradient (:math:`\mathcal L`, :math:`dW_l`, :math:`db_l` over all samples)
+    to SciPy, which keeps the last ``memory`` steps and their gradient changes
+    to approximate the inverse Hessian, and searches along each direction for
+    a step that lowers the loss enough (no learning rate). This is what
+    scikit-learn's ``MLPClassifier(solver="lbfgs")`` and Spark MLlib's
+    multilayer perceptron do. ``epochs`` is the limit on iterations; SciPy
+    may stop earlier when the projected gradient falls below ``gtol`` or the
+    relative decrease of the loss below ``ftol``. SciPy is imported only
+    when L-BFGS runs.
+
+    Parameters
+    ----------
+    memory : int, default 10
+        The number of corrections kept (SciPy's ``maxcor``).
+    gtol, ftol : float
+        SciPy's stopping tolerances (its defaults).
+
+    Examples
+    --------
+    >>> from slopekit import optimizers
+    >>> optimizers.get("lbfgs")
+    LBFGS(memory=10, gtol=1e-05, ftol=2.220446049250313e-09)
+    """
+
+    name: ClassVar[str] = "lbfgs"
+    memory: int = 10
+    gtol: float = 1e-5
+    ftol: float = 2.220446049250313e-09
+
+    def __post_init__(self):
+        if isinstance(self.memory, bool) or not isinstance(self.memory, numbers.Integral) or self.memory < 1:
+            raise ValueError(f"lbfgs: memory must be a positive integer, got {self.memory!r}")
+        for field in ("gtol", "ftol"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+                raise ValueError(f"lbfgs: {field} must be a real number >= 0, got {value!r}")
+
+    def start(self, params):
+        raise ValueError("lbfgs is not a step rule: it runs whole through Network.fit (full batch), not step by "
+                         "step (partial_fit, mini-batches)")
+
+    def start_xp(self, xp, params):
+        return self.start(params)
+
+
 _REGISTRY: dict[str, type[Optimizer]] = {"gd": GradientDescent, "sgd": GradientDescent,
-                                         "momentum": Momentum, "adam": Adam}
+                                         "momentum": Momentum, "adam": Adam, "lbfgs": LBFGS}
 
 
 def names() -> tuple[str, ...]:
@@ -466,7 +517,7 @@ def names() -> tuple[str, ...]:
     --------
     >>> from slopekit import optimizers
     >>> optimizers.names()
-    ('adam', 'gd', 'momentum', 'sgd')
+    ('adam', 'gd', 'lbfgs', 'momentum', 'sgd')
     """
     return tuple(sorted(_REGISTRY))
 
