@@ -432,8 +432,23 @@ def _train(args: argparse.Namespace) -> int:
         if held:
             raise UsageError(f"--out {folder} already holds a run ({', '.join(held)}); name a new folder, "
                              f"or continue an interrupted one with --resume {folder}")
-    with _cluster(_cluster_flags(args, settings, state, folder)) as cluster:
+    flags = _cluster_flags(args, settings, state, folder)
+    _check_parts(settings)  # before a cluster starts: the cheaper mistake first
+    with _cluster(flags) as cluster:
         return _run(args, settings, folder, state, defaulted, cluster)
+
+
+def _check_parts(settings: Any) -> None:
+    """Refuse a folder or glob that matches nothing, or whose files differ in format or columns."""
+    from . import _data_parts
+    from ._data_files import DataError
+
+    if settings.data is None or not (settings.dask or _data_parts.is_several(settings.data)):
+        return
+    try:
+        _data_parts.parts(settings.data, settings.delimiter)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _cluster_flags(args: argparse.Namespace, settings: Any, state: dict[str, Any] | None,
