@@ -214,7 +214,7 @@ def _summary(rows: tuple, index: int, seed: int, fraction: float, dtype: str) ->
     out["X"] = {**_moments(train), "min": train.min(axis=0, initial=np.inf), "max": train.max(axis=0, initial=-np.inf)}
     labels = np.unique(y)
     kind = "f" if y.dtype.kind == "f" else "i" if y.dtype.kind in "iu" else y.dtype.kind
-    out["labels"] = {kind: labels[:LABEL_LIMIT + 1]}
+    out["labels"] = {kind: labels[:LABEL_LIMIT + 1]} if n else {}  # an empty part's dtype says nothing
     out["more"] = len(labels) > LABEL_LIMIT
     if kind in "if":
         out["y"] = _moments(y[~test].astype(np.float64))
