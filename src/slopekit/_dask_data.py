@@ -332,13 +332,15 @@ def _problem_message(found: Parts, parts: list[_Part], counts: list[tuple[int, i
         text = "" if j >= 0 and math.isnan(cell) else repr(float(cell)) if j >= 0 else str(cell)
         return _data_files._value_problem(text, column, f"in row {row + 1}", f, dtype) or f"{f}: bad value"
     X = np.load(f, mmap_mode="r", allow_pickle=False)
-    value = float(np.asarray(X[row]).reshape(-1)[found.columns.index(column)])
+    k = found.columns.index(column)
+    value = float(np.asarray(X[row]).reshape(-1)[k])
     if not (math.isnan(value) or math.isinf(value)):
         name = np.dtype(dtype).name
-        return (f"{f}: value {value:g} at row {row}, column {found.columns.index(column)} is too large for {name} "
-                f"(at most {_data_files._limit(dtype):.4g})" + (_data_files.TRAIN_DTYPE_HINT if name == "float32" else ""))
+        hint = _data_files.TRAIN_DTYPE_HINT if name == "float32" else ""
+        return (f"{f}: value {value:g} at row {row}, column {k} is too large for {name} "
+                f"(at most {_data_files._limit(dtype):.4g}){hint}")
     what = "missing value (nan)" if math.isnan(value) else "infinite value"
-    return f"{f}: {what} at row {row}, column {found.columns.index(column)}; values must be finite"
+    return f"{f}: {what} at row {row}, column {k}; values must be finite"
 
 
 def _read_problem(found: Parts, features: list[str], dtype: str, exc: BaseException) -> str:

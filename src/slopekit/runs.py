@@ -74,10 +74,10 @@ class Settings:
     to sniff it). ``data`` may name a folder or a glob of files
     (`slopekit._data_parts`). ``dask`` reads them lazily with Dask
     (`slopekit._dask_data`), which splits the rows per partition rather than
-    by one permutation, so it is part of what decides the result. ``task`` and ``output`` None are inferred from the target
-    (`slopekit._targets`). ``scale`` is the features' scaling
-    (`slopekit._scaling`); for a regression, anything but ``"none"`` also
-    standardises the target. A run on a file takes `FILE_DEFAULTS` for what
+    by one permutation, so it is part of what decides the result. ``task``
+    and ``output`` None are inferred from the target (`slopekit._targets`).
+    ``scale`` is the features' scaling (`slopekit._scaling`); for a
+    regression, anything but ``"none"`` also standardises the target. A run on a file takes `FILE_DEFAULTS` for what
     is not given (the command line fills them in, so a checkpoint holds every
     value).
     """
