@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
-import warnings
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +27,8 @@ __all__ = ["CONNECT_TIMEOUT", "Cluster", "ClusterError", "connect", "require_das
 #: Seconds to wait for ``--scheduler ADDRESS`` to answer.
 CONNECT_TIMEOUT = 10.0
 
-#: The dashboard's usual port; a LocalCluster takes another when it is busy.
-DASHBOARD = ":8787"
+#: The dashboard's usual port; a LocalCluster takes any free one when it is busy.
+DASHBOARD_PORT = 8787
 
 
 class ClusterError(Exception):
@@ -76,6 +76,16 @@ class Cluster:
         return int(sum(self.client.nthreads().values()))
 
 
+def _free(port: int) -> bool:
+    """Whether a TCP ``port`` can be listened on, on every interface (as the dashboard does)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
 def _dashboard(client: Any) -> str | None:
     try:
         return client.dashboard_link if "dashboard" in client.scheduler_info()["services"] else None
@@ -103,10 +113,10 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
     cluster = None
     with contextlib.ExitStack() as stack:
         if workers is not None:
-            with warnings.catch_warnings():  # a busy 8787: distributed takes another port and warns so
-                warnings.filterwarnings("ignore", message=r".*[Pp]ort .* already in use", category=UserWarning)
-                cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                   dashboard_address=DASHBOARD, silence_logs=logging.ERROR)
+            # Asked for a busy port, distributed warns and leaves a socket unclosed: ask for a free one instead.
+            port = DASHBOARD_PORT if _free(DASHBOARD_PORT) else 0
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=f":{port}", silence_logs=logging.ERROR)
             stack.callback(cluster.close)
             client = distributed.Client(cluster)
             description = f"a LocalCluster of {workers} worker{'s' if workers > 1 else ''} (1 thread each)"
