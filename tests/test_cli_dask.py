@@ -166,10 +166,10 @@ def test_workers_start_a_local_cluster_for_a_glob(tmp_path, tables, capsys):
 def test_a_large_npy_is_read_in_row_blocks_never_whole(tmp_path, scheduler, capsys, monkeypatch):
     rng = np.random.default_rng(1)
     n = 120_000
-    X = rng.standard_normal((n, 3))
+    X = rng.standard_normal((n, 2))
     array = np.column_stack([X, (X[:, 0] + X[:, 1] > 0).astype(np.float64)])
     np.save(tmp_path / "big.npy", array)
-    monkeypatch.setattr(_dask_data, "NPY_BLOCK_BYTES", 1 << 20)  # 32768 rows of 4 columns: 4 partitions
+    monkeypatch.setattr(_dask_data, "NPY_BLOCK_BYTES", 32768 * 8 * 3)  # 32768 rows of 3 columns: 4 partitions
 
     def whole(*args, **kwargs):
         raise AssertionError("the in-memory reader read the .npy")
@@ -181,8 +181,10 @@ def test_a_large_npy_is_read_in_row_blocks_never_whole(tmp_path, scheduler, caps
     capsys.readouterr()
     test = _held_out([32768, 32768, 32768, n - 3 * 32768])
     metrics = _metrics(out)
-    assert metrics["data"]["n_test"] == test.sum() and metrics["data"]["features"] == ["0", "1", "2"]
+    assert metrics["data"]["n_test"] == test.sum() and metrics["data"]["features"] == ["0", "1"]
     assert metrics["test_accuracy"] > 0.97
+    assert np.array(metrics["confusion"]["counts"]).sum() == test.sum()  # every held-out row, counted on the workers
+    assert png_size(out / "decision_boundary.png") == (740, 560)  # drawn from a sample of the rows
 
 
 # -- resuming ------------------------------------------------------------------------------------
