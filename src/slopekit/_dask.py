@@ -59,7 +59,9 @@ def _as_array(x: Any, who: str, argname: str) -> Any:
         if hasattr(x, "to_dask_array"):  # a Dask DataFrame or Series
             x = x.to_dask_array(lengths=True)
         else:
-            raise TypeError(f"{who}: {argname} is a {type(x).__name__}, not a Dask array")
+            other = "y" if argname == "X" else "X"
+            raise TypeError(f"{who}: {other} is a Dask array but {argname} is a {type(x).__name__}; pass both as "
+                            "Dask arrays (or both in memory)")
     if any(math.isnan(c) for c in x.chunks[0]):
         x = x.compute_chunk_sizes()  # one pass over the data on the workers; only the counts come back
     return x
@@ -108,7 +110,7 @@ class Chunks:
         self._x = [x_blocks[i] for i in keep]
         self._y = [y_blocks[i] for i in keep]
 
-    def totals(self, spec: tuple) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
+    def totals(self, spec: tuple, who: str) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
         """The summed loss and gradients of all chunks, for `slopekit._training.NumpyTraining.epochs_from_sums`.
 
         ``spec`` is `architecture`'s. The returned function takes the flat
@@ -119,7 +121,7 @@ class Chunks:
 
         def total(P: np.ndarray, gradients: bool) -> tuple[float, Any]:
             params = dask.delayed(np.array(P, copy=True), pure=True)  # sent to each worker once
-            parts = [dask.delayed(_chunk_sums, pure=True)(spec, params, x, y, gradients)
+            parts = [dask.delayed(_chunk_sums, pure=True)(spec, params, x, y, gradients, who)
                      for x, y in zip(self._x, self._y)]
             (result,) = dask.compute(_tree(parts))
             return result
@@ -205,14 +207,16 @@ def _network(spec: tuple, P: np.ndarray) -> Any:
     return net
 
 
-def _chunk_sums(spec: tuple, P: np.ndarray, X: np.ndarray, y: np.ndarray, gradients: bool) -> tuple[float, Any]:
+def _chunk_sums(spec: tuple, P: np.ndarray, X: np.ndarray, y: np.ndarray, gradients: bool,
+                who: str) -> tuple[float, Any]:
     """On a worker: ``(sum of the losses, flat float64 sum of the gradients or None)`` of one chunk."""
     net = _network(spec, P)
     with _threads.on_calling_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore",
                                                    under="ignore"):
+        # the network's own checks, with the caller's name in their messages
+        loss, grads = net.loss_and_gradients(X, y, reduction="sum", _who=who, _gradients=gradients)
         if not gradients:
-            return net.loss(X, y) * X.shape[0], None
-        loss, grads = net.loss_and_gradients(X, y, reduction="sum")
+            return loss * X.shape[0], None
     return loss, np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in grads.values()])
 
 

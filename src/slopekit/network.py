@@ -590,7 +590,9 @@ class Network:
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
-            NumPy or any array-API library's (that of the parameters).
+            NumPy or any array-API library's (that of the parameters); or a
+            Dask array, computed chunk by chunk on the current Dask scheduler
+            (``y`` too: see `fit`).
         y : array_like
             Labels 0/1 of shape ``(n_samples,)`` or ``(n_samples, 1)`` for
             ``"sigmoid"``; integer labels of shape ``(n_samples,)`` for
@@ -739,7 +741,7 @@ class Network:
         host = [_backends.to_numpy(p, self._p.xp) for p in self._p.arrays]
         P = np.concatenate([p.reshape(-1) for p in host]) if host else np.empty(0)
         n = chunks.n
-        loss_sum, G = chunks.totals(spec)(P, gradients)
+        loss_sum, G = chunks.totals(spec, who)(P, gradients)
         if reduction == "sum":
             loss = loss_sum
         else:
@@ -801,20 +803,28 @@ class Network:
             array-API library (PyTorch, CuPy, JAX, ...). Training runs in that
             library, on that device: the parameters move there first (see
             `to`). Converted once to the network's dtype (with ``dtype=None``,
-            the network takes ``X``'s floating dtype).
+            the network takes ``X``'s floating dtype). Or Dask arrays (or
+            DataFrames) of NumPy chunks, both of them: then training runs
+            chunk by chunk on the current Dask scheduler (see Notes).
         epochs : int
-            Passes over the data; positive.
+            Passes over the data; positive. For ``"lbfgs"``, the most
+            iterations.
         learning_rate : float
-            The step size :math:`\alpha`; positive.
+            The step size :math:`\alpha`; positive. Required, except for
+            ``"lbfgs"``, which finds its own steps.
         batch_size : int, optional
             None (or at least ``n_samples``): full-batch gradient descent, one
             step per epoch, as in the lecture. Otherwise each epoch shuffles the
             samples (one permutation drawn from ``rng``) and steps once per
-            mini-batch; the last batch may be smaller.
-        optimizer : {"gd", "momentum", "adam"} or Optimizer, default "gd"
+            mini-batch; the last batch may be smaller. On Dask arrays the
+            shuffle stays within chunks (see Notes).
+        optimizer : {"gd", "momentum", "adam", "lbfgs"} or Optimizer, default "gd"
             The update rule (`slopekit.optimizers`); an object such as
             ``optimizers.Adam(beta1=0.8)`` sets hyperparameters. Its state
-            starts from zero on every call.
+            starts from zero on every call. ``"lbfgs"`` is full-batch L-BFGS
+            through SciPy (`slopekit.optimizers.LBFGS`), as scikit-learn's
+            ``MLPClassifier(solver="lbfgs")``; `history` gets one loss per
+            iteration. It needs NumPy or Dask arrays.
         l2 : float, default 0
             L2 regularisation :math:`\lambda`: the loss gains
             :math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert^2` with :math:`n`
@@ -868,6 +878,32 @@ class Network:
         last bits. On other libraries every step is functional, on the arrays'
         device, and no autograd graph is built.
 
+        **On Dask arrays** neither ``X`` nor ``y`` is ever computed whole in
+        the caller; the work runs on the current ``distributed.Client``
+        when there is one, else on Dask's default scheduler, and the
+        parameters (NumPy) travel to the workers once per pass. ``y`` is
+        split into ``X``'s chunks of rows (chunks of unknown size are counted
+        first). Each chunk is checked on its worker with the messages of the
+        in-memory checks, when it is first used; a bad chunk raises there and
+        leaves the network as it was before the call.
+
+        - Full batch (``batch_size=None``, and ``"lbfgs"``): each epoch is one
+          pass that sums every chunk's ``loss_and_gradients(...,
+          reduction="sum")`` in float64 by a tree of fixed shape, then one step
+          in the caller with the optimizer's own code. An epoch's loss comes
+          from the next pass, and one loss-only pass ends the call. The
+          parameters equal the in-memory `fit`'s up to rounding (1e-10
+          relative in float64, whatever the chunks).
+        - Mini-batches: each epoch draws an order of the chunks from ``rng``,
+          then, chunk after chunk, computes the chunk (the next one is
+          computed meanwhile), shuffles its rows, and steps once per
+          mini-batch of its rows; the parameters and the optimizer state go on
+          from chunk to chunk. This differs from the global shuffle in
+          memory (a batch never mixes two chunks). Without L2 (whose
+          :math:`n` is all the samples), and with chunks of at least
+          ``batch_size`` rows, it equals bit for bit `partial_fit` on each
+          chunk in that order, sharing one ``rng``.
+
         Examples
         --------
         >>> import slopekit
@@ -898,8 +934,10 @@ class Network:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
             X, Y = self._training_data(X, y, who)
             run = self._in_memory_run(X, Y, rule, settings)
-        # Everything is checked: from here on the network changes.
+        # Everything is checked (on Dask: but for the chunks' values): from here on the network changes.
         training = self._new_training(rule)
+        kept = (self._training, self._p.copies(), self.history) if _backends.is_dask(X) or _backends.is_dask(y) \
+            else None
         self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
         previous, self.history = self.history, []
         settings["history"] = self.history
@@ -909,6 +947,12 @@ class Network:
         except _training.Diverged:
             if not self.history:
                 self.history = previous if training.stepper is None else []
+            raise
+        except (ValueError, TypeError):  # a chunk of Dask data was bad: the network is put back as it was
+            if kept is None:
+                raise
+            self._training, self.history = kept[0], kept[2]
+            self._p.assign([_backends.to_numpy(p, self._p.xp) for p in kept[1]])
             raise
         return self
 
@@ -966,10 +1010,22 @@ class Network:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
             X, Y = self._training_data(X, y, who)
             run = self._in_memory_run(X, Y, rule, settings)
+        kept = (self._training, self._p.copies(), len(self.history), self.optimizer_state()) \
+            if _backends.is_dask(X) or _backends.is_dask(y) else None
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            run(self._training[0])
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                run(self._training[0])
+        except (ValueError, TypeError):  # a chunk of Dask data was bad: the network is put back as it was
+            if kept is None:
+                raise
+            self._p.assign([_backends.to_numpy(p, self._p.xp) for p in kept[1]])
+            del self.history[kept[2]:]
+            self._training = kept[0]
+            if kept[3] is not None:
+                self._training[0].load_optimizer_state({k: v for k, v in kept[3].items() if k != "optimizer"})
+            raise
         return self
 
     def _in_memory_run(self, X: Any, Y: Any, rule: optimizers.Optimizer,
@@ -1003,7 +1059,7 @@ class Network:
         """What trains a `_training.NumpyTraining` on `_dask.Chunks`: full batch, L-BFGS or chunk by chunk."""
         from . import _dask
 
-        total = chunks.totals(_dask.architecture(self, self._p.dtype_name))
+        total = chunks.totals(_dask.architecture(self, self._p.dtype_name), settings["who"])
         if isinstance(rule, optimizers.LBFGS):
             from . import _lbfgs
 
@@ -1128,7 +1184,8 @@ class Network:
         Returns
         -------
         array
-            In ``X``'s library and on its device: class labels (int64,
+            In ``X``'s library and on its device (for a Dask array: a lazy
+            Dask array, one task per chunk): class labels (int64,
             shape ``(n_samples,)``) for ``"sigmoid"`` (1 where :math:`a > 1/2`,
             that is :math:`z > 0`) and ``"softmax"`` (the most probable class);
             the outputs themselves for ``"identity"``, shape ``(n_samples,)``
@@ -1150,6 +1207,7 @@ class Network:
         """Class probabilities, shape ``(n_samples, n_classes)``, rows summing to 1.
 
         For ``"sigmoid"`` the columns are :math:`(1 - a, a)`, as in scikit-learn.
+        A Dask array gives a lazy Dask array, one task per chunk.
 
         Raises
         ------
@@ -1178,7 +1236,10 @@ class Network:
         """Accuracy for classification; the coefficient of determination :math:`R^2` for ``"identity"``.
 
         :math:`R^2 = 1 - \\sum (y - a)^2 / \\sum (y - \\bar y)^2`, averaged over
-        the outputs, as scikit-learn's ``r2_score``.
+        the outputs, as scikit-learn's ``r2_score``. On Dask arrays it is
+        computed on the workers: counts, and for :math:`R^2` each chunk's
+        mean and squared deviations merged pairwise (Chan et al.), so that a
+        large offset in ``y`` does not cancel.
 
         Examples
         --------
