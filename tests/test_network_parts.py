@@ -89,7 +89,7 @@ def test_for_output_names_and_errors():
 
 
 def test_optimizer_registry():
-    assert optimizers.names() == ("adam", "gd", "momentum", "sgd")
+    assert optimizers.names() == ("adam", "gd", "lbfgs", "momentum", "sgd")
     assert optimizers.get("SGD") == optimizers.GradientDescent()
     adam = optimizers.Adam(beta1=0.5)
     assert optimizers.get(adam) is adam

@@ -43,13 +43,15 @@ class NumpyLayers(Layers):
         self.ones = np.ones(rows, dtype)
         self.X = np.empty((rows, sizes[0]), dtype) if batch else None
         self.Y = np.empty((rows, sizes[-1]), dtype) if batch else None
-        self.Z = [None] + [np.empty((rows, n), dtype) for n in sizes[1:]]
+        # Matrix products write into Z, dA and G: zeros, not garbage, because some BLAS kernels scale the old
+        # contents by beta = 0, and 0 * NaN garbage would raise NumPy's "invalid value" warning.
+        self.Z = [None] + [np.zeros((rows, n), dtype) for n in sizes[1:]]
         self.A = [None] + [np.empty((rows, n), dtype) for n in sizes[1:-1]]
         self.A.append(self.Z[-1] if output_loss.output == "identity" else np.empty((rows, sizes[-1]), dtype))
-        self.dA = [None] + [np.empty((rows, n), dtype) for n in sizes[1:-1]] + [None]
+        self.dA = [None] + [np.zeros((rows, n), dtype) for n in sizes[1:-1]] + [None]
         self.dZ = [None] + [np.empty((rows, n), dtype) for n in sizes[1:]]
         self.scratch = output_loss.scratch(rows, sizes[-1], dtype)
-        self.G = np.empty(sum(math.prod(s) for s in shapes_of(sizes)), dtype)
+        self.G = np.zeros(sum(math.prod(s) for s in shapes_of(sizes)), dtype)
         self.grads = views(self.G, shapes_of(sizes))
         self.dW, self.db = self.grads[0::2], self.grads[1::2]
 
