@@ -30,6 +30,8 @@ def run(script, *args):
      ["torch", "goal"]),
     ("engine_ab.py", ["--other", str(BENCHMARKS.parent), "--rounds", "1", "--samples", "300"],
      ["course (us/epoch)", "MLP epoch (ms)", "ratio"]),
+    ("sklearn_compare.py", ["--repeat", "1", "--epochs", "3", "--tables", "iris,diabetes"],
+     ["iris", "diabetes", "accuracy", "R^2", "ratio"]),
     ("dask.py", ["--rows", "2000", "--chunk", "500", "--epochs", "1", "--repeat", "1", "--workers", "1"],
      ["in memory", "dask, 1 worker", "goal: a step at most 1.5x"]),
 ])

@@ -355,3 +355,15 @@ def test_training_in_memory_imports_neither_dask_nor_scipy():
             " print(sorted(m for m in ('dask', 'distributed', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[:2] == ["[]", "['scipy']"]
+
+
+def test_a_network_trained_by_lbfgs_copies_and_pickles():
+    import copy
+    import pickle
+
+    X, y = datasets.xor()
+    net = Network([2, 4, 1], "tanh").fit(X, y, epochs=10, optimizer="lbfgs")
+    for again in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert again.optimizer_state() == {"optimizer": slopekit.optimizers.LBFGS(), "t": 0}
+        np.testing.assert_array_equal(again.predict_proba(X), net.predict_proba(X))
+        again.fit(X, y, epochs=2, optimizer="lbfgs")

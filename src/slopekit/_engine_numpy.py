@@ -43,6 +43,7 @@ class NumpyLayers(Layers):
         self.ones = np.ones(rows, dtype)
         self.X = np.empty((rows, sizes[0]), dtype) if batch else None
         self.Y = np.empty((rows, sizes[-1]), dtype) if batch else None
+        self.w: np.ndarray | None = None  # a mini-batch's sample weights, (rows, 1), allocated on first use
         # Matrix products write into Z, dA and G: zeros, not garbage, because some BLAS kernels scale the old
         # contents by beta = 0, and 0 * NaN garbage would raise NumPy's "invalid value" warning.
         self.Z = [None] + [np.zeros((rows, n), dtype) for n in sizes[1:]]
@@ -66,7 +67,14 @@ class NumpyLayers(Layers):
         view.ones = self.ones[:rows]
         view.X = None if self.X is None else self.X[:rows]
         view.Y = None if self.Y is None else self.Y[:rows]
+        view.w = None if self.w is None else self.w[:rows]
         return view
+
+    def weight_buffer(self) -> np.ndarray:
+        """The column of a mini-batch's sample weights, shared with the views of `first`."""
+        if self.w is None:
+            self.w = np.empty((self.rows, 1), self.ones.dtype)
+        return self.w
 
     # -- the operations ---------------------------------------------------------------------------
 
@@ -79,16 +87,21 @@ class NumpyLayers(Layers):
         self.forward_of[l](Z, A)
         return A
 
-    def output_loss(self, Z, Y):
-        return self.matched_loss.forward(Z, Y, self.A[-1], self.scratch, self.output_forward)
+    def output_loss(self, Z, Y, weights=None):
+        return self.matched_loss.forward(Z, Y, self.A[-1], self.scratch, self.output_forward, weights)
 
-    def output_delta(self, Y, factor):
-        # dZ_L = (A_L - Y) / n. This is the whole slope of the loss at the output's
-        # pre-activation only because output and loss are a matched pair (losses.OutputLoss.scale);
-        # the factor is folded into the same multiplication.
+    def output_delta(self, Y, factor, weights=None):
+        # dZ_L = (A_L - Y) / n, or w (A_L - Y) / sum(w). This is the whole slope of the loss at the
+        # output's pre-activation only because output and loss are a matched pair
+        # (losses.OutputLoss.scale); the factor is folded into the same multiplication.
         A_L, dZ = self.A[-1], self.dZ[-1]
         np.subtract(A_L, Y, out=dZ)
-        np.multiply(dZ, self.matched_loss.scale(*A_L.shape) * factor, out=dZ)
+        if weights is None:
+            np.multiply(dZ, self.matched_loss.scale(*A_L.shape) * factor, out=dZ)
+            return dZ
+        w, total = weights
+        np.multiply(dZ, w, out=dZ)
+        np.multiply(dZ, self.matched_loss.scale(total, A_L.shape[1]) * factor, out=dZ)
         return dZ
 
     def weight_gradients(self, l, dZ, A_prev):

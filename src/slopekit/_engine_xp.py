@@ -47,14 +47,17 @@ class XpLayers(Layers):
         self.A[l] = A
         return A
 
-    def output_loss(self, Z, Y):
-        A, loss = self.matched_loss.forward_xp(self.xp, Z, Y, self.output_forward)
+    def output_loss(self, Z, Y, weights=None):
+        A, loss = self.matched_loss.forward_xp(self.xp, Z, Y, self.output_forward, weights)
         self.A[self.L] = A
         return loss
 
-    def output_delta(self, Y, factor):
+    def output_delta(self, Y, factor, weights=None):
         A_L = self.A[self.L]
-        return (A_L - Y) * (self.matched_loss.scale(*A_L.shape) * factor)
+        if weights is None:
+            return (A_L - Y) * (self.matched_loss.scale(*A_L.shape) * factor)
+        w, total = weights  # dZ_L = w (A_L - Y) / sum(w)
+        return (A_L - Y) * w * (self.matched_loss.scale(total, A_L.shape[1]) * factor)
 
     def weight_gradients(self, l, dZ, A_prev):
         xp = self.xp

@@ -64,6 +64,14 @@ class Training:
         """The rows ``idx`` of ``X`` and ``Y``, as one mini-batch."""
         raise NotImplementedError
 
+    def gather_weights(self, w: Any, idx: np.ndarray, layers: Any) -> tuple[Any, Any, Any]:
+        """The rows ``idx`` of the weight column ``w``: ``(w_b, their sum, the sum to divide by)``.
+
+        The last is the sum, or 1 where it is 0: a batch whose samples all
+        weigh 0 has a loss and gradient of 0 rather than 0 / 0.
+        """
+        raise NotImplementedError
+
     def save(self) -> None:
         """Keep a copy of the parameters, to put back if the loss diverges."""
         raise NotImplementedError
@@ -72,8 +80,13 @@ class Training:
         """Put back the parameters of the last `save`."""
         raise NotImplementedError
 
-    def step(self, X: Any, Y: Any, layers: Any, learning_rate: float, l2: float, n_total: int) -> None:
-        """Backpropagate the last forward pass on ``(X, Y)`` and take one optimizer step."""
+    def step(self, X: Any, Y: Any, layers: Any, learning_rate: float, l2: float, n_total: float,
+             weights: tuple[Any, Any] | None = None) -> None:
+        """Backpropagate the last forward pass on ``(X, Y)`` and take one optimizer step.
+
+        ``n_total`` is the L2 term's :math:`n` (the whole data set's number
+        of samples, or sum of sample weights); ``weights`` those of the pass.
+        """
         raise NotImplementedError
 
     def optimizer_state(self) -> dict[str, Any]:
@@ -81,7 +94,14 @@ class Training:
         return {"t": 0} if self.stepper is None else self.stepper.state()
 
     def load_optimizer_state(self, state: dict[str, Any]) -> None:
-        """Start the stepper from a saved `optimizer_state`."""
+        """Start the stepper from a saved `optimizer_state`.
+
+        A state before any step (``{"t": 0}`` alone) leaves the stepper unstarted:
+        that is the same, and it is what a rule that is not a step rule
+        (L-BFGS) has.
+        """
+        if dict(state) == {"t": 0} and self.stepper is None:
+            return
         self.start_stepper()
         self.stepper.load_state(state)
 
@@ -90,10 +110,11 @@ class Training:
 
     # -- the loop --------------------------------------------------------------------------------
 
-    def loss(self, X: Any, Y: Any, layers: Any, l2: float, n_total: int) -> Any:
+    def loss(self, X: Any, Y: Any, layers: Any, l2: float, n_total: float,
+             weights: tuple[Any, Any] | None = None) -> Any:
         """The forward pass and the loss (with the L2 term) of the current parameters on ``(X, Y)``."""
         p = self.params
-        loss = layers.forward_loss(X, Y, p.weights, p.biases)
+        loss = layers.forward_loss(X, Y, p.weights, p.biases, weights)
         return loss + p.penalty(l2, n_total) if l2 else loss
 
     def generator(self, rng: Any) -> Any:
@@ -112,13 +133,21 @@ class Training:
 
     def epochs(self, X: Any, Y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, l2: float,
                rng: Any, history: list[float], callback: Callable | None = None, verbose: int = 0,
-               who: str = "fit") -> list[float]:
+               who: str = "fit", weights: tuple[Any, float] | None = None) -> list[float]:
         """Train for ``epochs`` epochs; returns their losses.
 
         The losses are also appended to ``history`` as they come. With full
         batches an epoch's loss is that of the parameters after its step; with
         mini-batches the mean of the batch losses met during the epoch, each
         measured before its step. Both include the L2 term.
+
+        ``weights``, when given, is ``(w, total)``: the sample weights as a
+        column ``(n, 1)`` of the data's library and dtype, and their sum (a
+        positive float). The loss is then their weighted mean, each
+        mini-batch's gradient the weighted mean over the batch (as
+        scikit-learn's ``MLPClassifier``), an epoch's loss the batch losses'
+        mean weighted by the batches' weight sums, and the L2 term's
+        :math:`n` is ``total``.
 
         Raises
         ------
@@ -128,22 +157,25 @@ class Training:
             epoch, for mini-batches).
         """
         n = X.shape[0]
+        n_total = n if weights is None else weights[1]  # what the mean loss and the L2 term divide by
         rows = n if batch_size is None else min(batch_size, n)
         losses: list[float] = []
         if rows == n:
             layers = self.layers(n, False)
-            loss = float(self.loss(X, Y, layers, l2, n))
+            loss = float(self.loss(X, Y, layers, l2, n_total, weights))
             if not math.isfinite(loss):
                 raise self._diverged(who, 0, epochs, loss, learning_rate, losses)
             for epoch in range(1, epochs + 1):
                 self.save()
-                self.step(X, Y, layers, learning_rate, l2, n)
-                loss = float(self.loss(X, Y, layers, l2, n))
+                self.step(X, Y, layers, learning_rate, l2, n_total, weights)
+                loss = float(self.loss(X, Y, layers, l2, n_total, weights))
                 if self._end_epoch(epoch, loss, losses, history, callback, verbose, who, epochs, learning_rate):
                     break
             return losses
         shuffle = self.generator(rng)
         full = self.layers(rows, True)
+        if weights is not None and hasattr(full, "weight_buffer"):
+            full.weight_buffer()  # before `first`, whose views share it
         last = full.first(n % rows) if n % rows else full
         for epoch in range(1, epochs + 1):
             self.save()
@@ -153,12 +185,17 @@ class Training:
                 idx = order[start:start + rows]
                 layers = full if idx.shape[0] == rows else last
                 Xb, Yb = self.gather(X, Y, idx, layers)
-                loss = self.loss(Xb, Yb, layers, l2, n)
+                if weights is None:
+                    batch, weight = None, Xb.shape[0]
+                else:
+                    wb, weight, divisor = self.gather_weights(weights[0], idx, layers)
+                    batch = (wb, divisor)
+                loss = self.loss(Xb, Yb, layers, l2, n_total, batch)
                 if isinstance(loss, float) and not math.isfinite(loss):  # on a device: checked per epoch
                     raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
-                total = total + loss * Xb.shape[0]
-                self.step(Xb, Yb, layers, learning_rate, l2, n)
-            if self._end_epoch(epoch, float(total) / n, losses, history, callback, verbose, who, epochs,
+                total = total + loss * weight
+                self.step(Xb, Yb, layers, learning_rate, l2, n_total, batch)
+            if self._end_epoch(epoch, float(total) / n_total, losses, history, callback, verbose, who, epochs,
                                learning_rate):
                 break
         return losses
@@ -263,6 +300,11 @@ class NumpyTraining(Training):
         np.take(Y, idx, axis=0, out=Yb, mode="clip")
         return Xb, Yb
 
+    def gather_weights(self, w, idx, layers):
+        wb = np.take(w, idx, axis=0, out=layers.w, mode="clip")
+        weight = float(np.add.reduce(wb, axis=None))
+        return wb, weight, weight if weight > 0 else 1.0
+
     def save(self):
         np.copyto(self.saved, self.P)
 
@@ -273,13 +315,13 @@ class NumpyTraining(Training):
         if self.stepper is None:
             self.stepper = self.rule.start(self.params.arrays)
 
-    def step(self, X, Y, layers, learning_rate, l2, n_total):
+    def step(self, X, Y, layers, learning_rate, l2, n_total, weights=None):
         self.start_stepper()
         stepper = self.stepper
         folded = hasattr(stepper, "step_folded")  # a duck-typed stepper (params, t, step) gets plain gradients
         gradient_factor = float(stepper.fold(learning_rate)) if folded else 1.0
         W = self.params.weights
-        grads = layers.backward(X, Y, W, gradient_factor)
+        grads = layers.backward(X, Y, W, gradient_factor, weights)
         if l2:
             if self.l2_work is None:
                 self.l2_work = [np.empty_like(W_l) for W_l in W]
@@ -290,22 +332,25 @@ class NumpyTraining(Training):
             stepper.step(grads, learning_rate)
 
 
-    def sums_of(self, X: np.ndarray, Y: np.ndarray) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
+    def sums_of(self, X: np.ndarray, Y: np.ndarray, weights: tuple[np.ndarray, float] | None = None
+                ) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
         """The full-batch `epochs_from_sums` and L-BFGS take this: the summed loss and gradients on ``(X, Y)``.
 
         Returns a function of the flat parameters ``P`` (this training's own,
         updated in place) and of whether the gradients are wanted, giving
         ``(sum of the samples' losses, flat float64 sum of their gradients or None)``.
+        With ``weights`` (as for `epochs`), the weighted sums: divide by the
+        sum of the weights.
         """
-        n = X.shape[0]
-        layers = self.layers(n, False)
+        n = X.shape[0] if weights is None else weights[1]
+        layers = self.layers(X.shape[0], False)
 
         def total(P: np.ndarray, gradients: bool) -> tuple[float, Any]:
             p = self.params
-            loss = float(layers.forward_loss(X, Y, p.weights, p.biases)) * n
+            loss = float(layers.forward_loss(X, Y, p.weights, p.biases, weights)) * n
             if not gradients:
                 return loss, None
-            layers.backward(X, Y, p.weights, float(n))
+            layers.backward(X, Y, p.weights, float(n), weights)
             return loss, layers.G.astype(np.float64)
 
         return total
@@ -367,6 +412,12 @@ class XpTraining(Training):
         where = self.params.index(idx)
         return xp.take(X, where, axis=0), xp.take(Y, where, axis=0)
 
+    def gather_weights(self, w, idx, layers):
+        xp = self.params.xp
+        wb = xp.take(w, self.params.index(idx), axis=0)
+        weight = xp.sum(wb)  # a 0-d array: no trip to the host per batch
+        return wb, weight, weight + xp.astype(weight == 0, weight.dtype)  # 0 -> 1: see Training.gather_weights
+
     def save(self):
         self.saved = list(self.params.arrays)  # steps make new arrays: the old ones are the copy
 
@@ -377,11 +428,11 @@ class XpTraining(Training):
         if self.stepper is None:
             self.stepper = self.rule.start_xp(self.params.xp, self.params.arrays)
 
-    def step(self, X, Y, layers, learning_rate, l2, n_total):
+    def step(self, X, Y, layers, learning_rate, l2, n_total, weights=None):
         self.start_stepper()
         p = self.params
         W = p.weights
-        grads = layers.backward(X, Y, W)
+        grads = layers.backward(X, Y, W, 1.0, weights)
         if l2:
             for i, W_l in enumerate(W):
                 grads[2 * i] = grads[2 * i] + W_l * (l2 / n_total)

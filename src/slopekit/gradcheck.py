@@ -11,7 +11,8 @@ from . import _params
 __all__ = ["gradient_check"]
 
 
-def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0.0) -> float:
+def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0.0,
+                   sample_weight: Any = None) -> float:
     r"""The relative difference between the backpropagated and the numerical gradient of ``net.loss``.
 
     Parameters
@@ -24,6 +25,8 @@ def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0
         Half-width of the central difference; positive.
     l2 : float, default 0
         Check the gradient of the L2-regularised loss instead.
+    sample_weight : array_like of shape (n_samples,), optional
+        Check the gradient of the weighted mean loss (see `Network.loss`).
 
     Returns
     -------
@@ -61,6 +64,8 @@ def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0
     >>> X, y = np.random.RandomState(0).randn(8, 2), np.arange(8) % 2
     >>> slopekit.gradient_check(net, X, y) < 1e-7
     True
+    >>> slopekit.gradient_check(net, X, y, l2=0.1, sample_weight=np.linspace(0.0, 2.0, 8)) < 1e-7
+    True
     """
     from . import _backends
     from .network import Network
@@ -72,12 +77,16 @@ def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0
         raise ValueError(f"gradient_check: eps must be positive, got {eps!r}")
     X = _backends.to_numpy(X, _backends.library_of(X, "gradient_check", "X"))
     y = _backends.to_numpy(y, _backends.library_of(y, "gradient_check", "y"))
+    if sample_weight is not None:
+        sample_weight = _backends.to_numpy(sample_weight, _backends.library_of(sample_weight, "gradient_check",
+                                                                               "sample_weight"))
+    weighted = {"l2": l2, "sample_weight": sample_weight}
     params = {k: _backends.to_numpy(p, _backends.library_of(p, "gradient_check", k)).astype(np.float64)
               for k, p in net.parameters().items()}
     work = Network(net.layer_sizes, list(net.hidden), net.output, seed=net.seed, dtype=np.float64, init=net.init)
     work.set_parameters(params)
     try:
-        analytic = np.concatenate([g.ravel() for g in work.gradients(X, y, l2=l2).values()])
+        analytic = np.concatenate([g.ravel() for g in work.gradients(X, y, **weighted).values()])
     except (TypeError, ValueError) as exc:
         raise type(exc)(str(exc).replace("gradients:", "gradient_check:", 1)) from None
 
@@ -88,9 +97,9 @@ def gradient_check(net: Any, X: Any, y: Any, eps: float = 1e-7, *, l2: float = 0
         for j in range(flat.size):
             original = flat[j]
             flat[j] = original + eps
-            plus, loss_plus = flat[j], work.set_parameters(params).loss(X, y, l2=l2)
+            plus, loss_plus = flat[j], work.set_parameters(params).loss(X, y, **weighted)
             flat[j] = original - eps
-            minus, loss_minus = flat[j], work.set_parameters(params).loss(X, y, l2=l2)
+            minus, loss_minus = flat[j], work.set_parameters(params).loss(X, y, **weighted)
             flat[j] = original
             numeric[i] = (loss_plus - loss_minus) / (plus - minus)
             i += 1

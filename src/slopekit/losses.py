@@ -11,7 +11,10 @@ A `slopekit.Network` ends in one of three pairs, named by the output activation:
 ==============  ===========================  ==================================================
 
 The loss of a batch is the mean over its samples (and, for ``"identity"``, over
-its outputs too: scikit-learn's convention). Each is computed from :math:`z`
+its outputs too: scikit-learn's convention); with sample weights
+:math:`w_i \ge 0` it is the weighted mean :math:`\sum_i w_i \ell_i / \sum_i w_i`
+(scikit-learn's ``MLPClassifier`` and ``MLPRegressor``), and the slope at the
+output is :math:`w_i (a_i - y_i) / \sum_j w_j`. Each is computed from :math:`z`
 by softplus or log-sum-exp, never as :math:`\log a`, so it never takes
 :math:`\log 0`: a confidently wrong prediction costs a large finite loss, not
 ``inf``.
@@ -96,21 +99,34 @@ class OutputLoss:
         return self.activation(z, out=out)
 
     def forward(self, z: np.ndarray, Y: np.ndarray, a: np.ndarray, scratch: tuple[np.ndarray, ...],
-                activate: Any = None) -> float:
+                activate: Any = None, weights: tuple[np.ndarray, float] | None = None) -> float:
         """Write :math:`a = g(z)` into ``a`` and return the mean loss, computed stably from ``z``.
 
         ``activate(z, a)``, when given, is the output activation's forward
         from `slopekit.Activation.layer_kernels` (what a network passes);
-        otherwise `activate` is called.
+        otherwise `activate` is called. ``weights``, when given, is
+        ``(w, total)``: the samples' weights as a column ``(n_samples, 1)``
+        in ``z``'s dtype and a positive number to divide by (their sum); the
+        loss is then the weighted mean :math:`\\sum_i w_i \\ell_i / \\text{total}`.
         """
         (activate or self.activate)(z, a)
-        return self._loss(z, Y, scratch)
+        if weights is None:
+            return self._loss(z, Y, scratch)
+        return self._weighted_loss(z, Y, scratch, *weights)
 
     def _loss(self, z: np.ndarray, Y: np.ndarray, scratch: tuple[np.ndarray, ...]) -> float:
         raise NotImplementedError
 
-    def forward_xp(self, xp: Any, z: Any, Y: Any, activate: Any) -> tuple[Any, Any]:
-        """`forward` for arrays of the namespace ``xp``: ``(a, mean loss as a 0-d array)``, nothing in place."""
+    def _weighted_loss(self, z: np.ndarray, Y: np.ndarray, scratch: tuple[np.ndarray, ...], w: np.ndarray,
+                       total: float) -> float:
+        raise NotImplementedError
+
+    def forward_xp(self, xp: Any, z: Any, Y: Any, activate: Any, weights: tuple[Any, Any] | None = None
+                   ) -> tuple[Any, Any]:
+        """`forward` for arrays of the namespace ``xp``: ``(a, mean loss as a 0-d array)``, nothing in place.
+
+        ``weights`` as for `forward`; ``total`` may be a 0-d array.
+        """
         raise NotImplementedError
 
     def predict_xp(self, xp: Any, z: Any) -> Any:
@@ -121,8 +137,12 @@ class OutputLoss:
         """`proba` for arrays of the namespace ``xp``."""
         return self.proba(z)
 
-    def scale(self, n_samples: int, n_outputs: int) -> float:
-        """The loss's mean is its sum times this factor."""
+    def scale(self, n_samples: Any, n_outputs: int) -> Any:
+        """The loss's mean is its sum times this factor.
+
+        ``n_samples`` is the number of samples, or with sample weights their
+        sum (a float, or a 0-d array of an array library).
+        """
         return 1.0 / n_samples
 
     def delta(self, a: np.ndarray, Y: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -216,7 +236,8 @@ class BinaryCrossEntropy(OutputLoss):
     def scratch(self, n_samples, n_outputs, dtype):
         return (np.empty((n_samples, 1), dtype), np.empty((n_samples, 1), dtype))
 
-    def _loss(self, z, Y, scratch):
+    def _per_sample(self, z, Y, scratch):
+        """Each sample's loss, a column written into the first scratch array."""
         t, u = scratch
         np.multiply(Y, -2.0, out=t)
         np.add(t, 1.0, out=t)
@@ -225,13 +246,21 @@ class BinaryCrossEntropy(OutputLoss):
         np.exp(u, out=u)
         np.log1p(u, out=u)  # log(1 + e^{-|t|}), in (0, log 2]
         np.maximum(t, 0.0, out=t)
-        np.add(t, u, out=t)  # softplus(t)
-        return float(_sum(t, axis=None)) / z.shape[0]
+        return np.add(t, u, out=t)  # softplus(t)
 
-    def forward_xp(self, xp, z, Y, activate):
+    def _loss(self, z, Y, scratch):
+        return float(_sum(self._per_sample(z, Y, scratch), axis=None)) / z.shape[0]
+
+    def _weighted_loss(self, z, Y, scratch, w, total):
+        return float(np.vdot(self._per_sample(z, Y, scratch), w)) / total
+
+    def forward_xp(self, xp, z, Y, activate, weights=None):
         t = (1.0 - 2.0 * Y) * z  # -z for y = 1, z for y = 0
         softplus = xp.maximum(t, xp.zeros_like(t)) + xp.log1p(xp.exp(-xp.abs(t)))
-        return activate(z), xp.sum(softplus) / z.shape[0]
+        if weights is None:
+            return activate(z), xp.sum(softplus) / z.shape[0]
+        w, total = weights
+        return activate(z), xp.sum(softplus * w) / total
 
     def predict(self, z):
         return (z[:, 0] > 0).astype(np.int64)  # a > 1/2 exactly when z > 0
@@ -299,10 +328,23 @@ class CategoricalCrossEntropy(OutputLoss):
         np.log(row_sum, out=row_sum)
         return (float(_sum(row_sum, axis=None)) - float(np.vdot(t, Y))) / z.shape[0]
 
-    def forward_xp(self, xp, z, Y, activate):
+    def _weighted_loss(self, z, Y, scratch, w, total):
+        t, e, row_max, row_sum = scratch
+        _max(z, axis=1, keepdims=True, out=row_max)
+        np.subtract(z, row_max, out=t)
+        np.exp(t, out=e)
+        _sum(e, axis=1, keepdims=True, out=row_sum)
+        np.log(row_sum, out=row_sum)  # log sum_k e^{t_k}, one per sample
+        np.multiply(Y, w, out=e)  # each sample's one-hot row times its weight
+        return (float(np.vdot(row_sum, w)) - float(np.vdot(t, e))) / total
+
+    def forward_xp(self, xp, z, Y, activate, weights=None):
         t = z - xp.max(z, axis=1, keepdims=True)
         log_sum = xp.log(xp.sum(xp.exp(t), axis=1))
-        return activate(z), (xp.sum(log_sum) - xp.sum(t * Y)) / z.shape[0]
+        if weights is None:
+            return activate(z), (xp.sum(log_sum) - xp.sum(t * Y)) / z.shape[0]
+        w, total = weights
+        return activate(z), (xp.sum(log_sum * w[:, 0]) - xp.sum(t * (Y * w))) / total
 
     def predict(self, z):
         return np.argmax(z, axis=1).astype(np.int64)
@@ -328,6 +370,8 @@ class HalfSquaredError(OutputLoss):
         \qquad dz = \frac{a - Y}{n k},
 
     scikit-learn's ``squared_error`` loss for ``n`` samples of ``k`` outputs.
+    With sample weights, :math:`n` becomes :math:`\sum_i w_i` and each
+    sample's terms are multiplied by :math:`w_i`.
     """
 
     output = "identity"
@@ -360,18 +404,27 @@ class HalfSquaredError(OutputLoss):
             np.copyto(out, z)
         return out
 
-    def forward(self, z, Y, a, scratch, activate=None):
+    def forward(self, z, Y, a, scratch, activate=None, weights=None):
         self.activate(z, a)  # a network's a is its z: nothing to do then
-        return self._loss(z, Y, scratch)
+        return self._loss(z, Y, scratch) if weights is None else self._weighted_loss(z, Y, scratch, *weights)
 
     def _loss(self, z, Y, scratch):
         (diff,) = scratch
         np.subtract(z, Y, out=diff)
         return 0.5 * float(np.vdot(diff, diff)) * self.scale(*z.shape)
 
-    def forward_xp(self, xp, z, Y, activate):
+    def _weighted_loss(self, z, Y, scratch, w, total):
+        (diff,) = scratch
+        np.subtract(z, Y, out=diff)
+        np.multiply(diff, diff, out=diff)
+        return 0.5 * float(_sum(np.matmul(w.T, diff), axis=None)) * self.scale(total, z.shape[1])
+
+    def forward_xp(self, xp, z, Y, activate, weights=None):
         diff = z - Y
-        return z, 0.5 * xp.sum(diff * diff) * self.scale(*z.shape)
+        if weights is None:
+            return z, 0.5 * xp.sum(diff * diff) * self.scale(*z.shape)
+        w, total = weights
+        return z, 0.5 * xp.sum(diff * diff * w) * self.scale(total, z.shape[1])
 
     def predict(self, z):
         return z[:, 0].copy() if z.shape[1] == 1 else z.copy()

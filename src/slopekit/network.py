@@ -584,7 +584,7 @@ class Network:
 
     # -- the loss and its gradient ---------------------------------------------------------------
 
-    def loss(self, X: Any, y: Any, *, l2: float = 0.0) -> float:
+    def loss(self, X: Any, y: Any, *, l2: float = 0.0, sample_weight: Any = None) -> float:
         r"""The mean loss on ``(X, y)``, computed stably from the output's pre-activation.
 
         Parameters
@@ -600,17 +600,39 @@ class Network:
             ``(n_samples, n_outputs)`` for ``"identity"``.
         l2 : float, default 0
             Adds :math:`\frac{\lambda}{2n} \sum_l \lVert W_l \rVert_F^2` (biases
-            are not penalised), :math:`n` the number of samples.
+            are not penalised), :math:`n` the number of samples (with
+            ``sample_weight``, the sum of the weights).
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative finite weights, not all 0, of any array library;
+            the loss becomes their weighted mean (see Notes). Integer weights
+            count a sample that many times. Never modified.
 
         Returns
         -------
         float
+
+        Raises
+        ------
+        ValueError
+            For ``sample_weight`` of another length than ``X``, not 1-D, with
+            a negative, NaN or infinite weight, or all 0.
+        TypeError
+            For ``sample_weight`` that does not hold real numbers.
 
         Notes
         -----
         Binary cross-entropy is :math:`\operatorname{softplus}((1 - 2y) z)`
         and categorical cross-entropy :math:`\log\sum_k e^{z_k} - z_y` by
         log-sum-exp (`slopekit.losses`): never :math:`\log 0`.
+
+        With sample weights :math:`w_i` and :math:`\ell_i` the loss of sample
+        :math:`i` (for ``"identity"``, its mean over the outputs), as
+        scikit-learn's ``MLPClassifier`` and ``MLPRegressor``:
+
+        .. math::
+
+            \mathcal L = \frac{\sum_i w_i \ell_i}{\sum_i w_i}
+              + \frac{\lambda}{2 \sum_i w_i} \sum_l \lVert W_l \rVert_F^2.
 
         Examples
         --------
@@ -620,15 +642,17 @@ class Network:
         Network([2, 1], hidden=[], output='sigmoid', seed=0, dtype='float64', init=None)
         >>> net.loss([[1.0, 0.0]], [0])  # a = 1 for label 0: large, but finite
         1000.0
+        >>> net.loss([[1.0, 0.0], [-1.0, 0.0]], [0, 0], sample_weight=[1, 3])  # (1 * 1000 + 3 * 0) / 4
+        250.0
         """
-        return self.loss_and_gradients(X, y, l2=l2, _who="loss", _gradients=False)[0]
+        return self.loss_and_gradients(X, y, l2=l2, sample_weight=sample_weight, _who="loss", _gradients=False)[0]
 
-    def gradients(self, X: Any, y: Any, *, l2: float = 0.0) -> dict[str, Any]:
+    def gradients(self, X: Any, y: Any, *, l2: float = 0.0, sample_weight: Any = None) -> dict[str, Any]:
         r"""The exact gradient of `loss` by vectorised backpropagation.
 
         Parameters
         ----------
-        X, y, l2
+        X, y, l2, sample_weight
             As for `loss`.
 
         Returns
@@ -637,6 +661,13 @@ class Network:
             ``{"W1": dW1, "b1": db1, ...}``, new arrays shaped like the
             parameters, in the network's dtype and library. With ``l2``,
             :math:`dW_l` gains :math:`\frac{\lambda}{n} W_l`.
+
+        Notes
+        -----
+        Sample weights enter backpropagation at the output only,
+        :math:`dZ_L = w \odot (A_L - Y) / \sum_i w_i` (each row times its
+        sample's weight), and with ``l2`` :math:`dW_l` gains
+        :math:`\frac{\lambda}{\sum_i w_i} W_l`: scikit-learn's ``_backprop``.
 
         Examples
         --------
@@ -648,16 +679,23 @@ class Network:
         (['W1', 'b1', 'W2', 'b2'], (5, 3))
         >>> slopekit.gradient_check(net, X, y) < 1e-7
         True
+        >>> w = np.arange(10) % 3  # weights 0, 1, 2: as if each sample were there that many times
+        >>> slopekit.gradient_check(net, X, y, sample_weight=w) < 1e-7
+        True
+        >>> again = np.repeat(np.arange(10), w)
+        >>> bool(np.allclose(net.gradients(X, y, sample_weight=w)["W1"], net.gradients(X[again], y[again])["W1"]))
+        True
         """
-        return self.loss_and_gradients(X, y, l2=l2, _who="gradients")[1]
+        return self.loss_and_gradients(X, y, l2=l2, sample_weight=sample_weight, _who="gradients")[1]
 
     def loss_and_gradients(self, X: Any, y: Any, *, l2: float = 0.0, reduction: str = "mean",
-                           _who: str = "loss_and_gradients", _gradients: bool = True) -> tuple[float, dict[str, Any]]:
+                           sample_weight: Any = None, _who: str = "loss_and_gradients",
+                           _gradients: bool = True) -> tuple[float, dict[str, Any]]:
         r"""The loss and its gradient from one forward pass: ``(loss, gradients)``.
 
         Parameters
         ----------
-        X, y, l2
+        X, y, l2, sample_weight
             As for `loss`.
         reduction : {"mean", "sum"}, default "mean"
             ``"mean"``: exactly ``(loss(X, y, l2=l2), gradients(X, y, l2=l2))``.
@@ -665,7 +703,9 @@ class Network:
             times the mean, so that shards of a data set can be added up
             (divide the totals by the total number of samples); an empty
             shard, ``X`` of shape ``(0, n_features)``, gives 0 and zero
-            gradients.
+            gradients. With ``sample_weight``, the weighted sums
+            :math:`\sum_i w_i \ell_i` and their gradients (divide the totals
+            by the total weight); a shard's weights may all be 0.
 
         Returns
         -------
@@ -696,12 +736,15 @@ class Network:
         if reduction not in ("mean", "sum"):
             raise ValueError(f"{who}: reduction must be 'mean' or 'sum', got {reduction!r}")
         if _backends.is_dask(X) or _backends.is_dask(y):
+            _no_weights_on_dask(sample_weight, who)
             return self._loss_and_gradients_dask(X, y, l2, reduction, who, _gradients)
         if reduction == "sum" and _rows(X) == 0:  # an empty shard adds nothing to the sums
             self._library(X, who, follow=False)
             shape = tuple(np.shape(X) if not hasattr(X, "shape") else X.shape)
             if len(shape) != 2 or shape[1] != self._sizes[0]:
                 raise ValueError(f"{who}: X has shape {shape}; an empty shard must have shape (0, {self._sizes[0]})")
+            if sample_weight is not None:
+                _sample_weight(sample_weight, 0, who, zero_sum=True)
             if _non_negative_real(who, "l2", l2):
                 raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs "
                                  "to the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l")
@@ -713,19 +756,34 @@ class Network:
             raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs to "
                              "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
         n = X.shape[0]
+        weights = self._weights(sample_weight, n, who, zero_sum=reduction == "sum")
+        total = n if weights is None else weights[1]  # what the mean divides by: n, or the sum of the weights
+        if weights is not None and total == 0:  # a shard whose weights are all 0 (reduction="sum")
+            weights = (weights[0], 1.0)
         layers = self._layers(n)
         W, b = (self._p.weights, self._p.biases)
-        loss = float(layers.forward_loss(X, Y, W, b))
+        loss = float(layers.forward_loss(X, Y, W, b, weights))
         if not _gradients:
-            return loss + self._p.penalty(l2, n), {}
-        grads = layers.backward(X, Y, W, float(n) if reduction == "sum" else 1.0)
+            return loss + self._p.penalty(l2, total), {}
+        grads = layers.backward(X, Y, W, float(total) if reduction == "sum" else 1.0, weights)
         if self._p.xp is None:
             grads = [g.copy() for g in grads]
         if l2:
-            grads[0::2] = [dW + W_l * (l2 / n) for dW, W_l in zip(grads[0::2], W)]
+            grads[0::2] = [dW + W_l * (l2 / total) for dW, W_l in zip(grads[0::2], W)]
         if reduction == "sum":
-            return loss * n, dict(zip(self._names(), grads))
-        return loss + self._p.penalty(l2, n), dict(zip(self._names(), grads))
+            return loss * total, dict(zip(self._names(), grads))
+        return loss + self._p.penalty(l2, total), dict(zip(self._names(), grads))
+
+    def _weights(self, sample_weight: Any, n: int, who: str, *, zero_sum: bool = False) -> tuple[Any, float] | None:
+        """``(w, sum of w)``: checked sample weights as a column ``(n, 1)`` of the parameters' library and dtype."""
+        if sample_weight is None:
+            return None
+        w = _sample_weight(sample_weight, n, who, zero_sum=zero_sum)
+        total = math.fsum(w.tolist())
+        column = w.reshape(n, 1).astype(_parameter_set.host_dtype(self._p.dtype_name))
+        if self._p.xp is not None:
+            column = _backends.from_numpy(column, self._p.xp, self._p.device, self.dtype)
+        return column, total
 
     def _loss_and_gradients_dask(self, X: Any, y: Any, l2: Any, reduction: str, who: str,
                                  gradients: bool) -> tuple[float, dict[str, Any]]:
@@ -793,7 +851,8 @@ class Network:
     def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float | None = None, batch_size: int | None = None,
             optimizer: str | optimizers.Optimizer = "gd", l2: float = 0.0,
             callback: Callable[[int, float], Any] | None = None, verbose: int = 0,
-            rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
+            rng: np.random.RandomState | np.random.Generator | int | None = None,
+            sample_weight: Any = None) -> Network:
         r"""Train by gradient descent on the loss of `loss`; returns ``self``.
 
         Parameters
@@ -844,6 +903,14 @@ class Network:
             same way. Pass one generator to several calls (or save its state
             in a ``callback``) to continue one sequence of shuffles across
             them. Full-batch training does not use it.
+        sample_weight : array_like of shape (n_samples,), optional
+            Non-negative weights, not all 0 (see `loss`): training minimises
+            the weighted mean loss, and the L2 term's :math:`n` becomes the
+            sum of the weights. Each mini-batch's gradient is the weighted
+            mean over its samples (a batch whose weights are all 0 gives a
+            zero gradient), as in scikit-learn's ``MLPClassifier``. With
+            ``optimizer="lbfgs"`` the objective is the weighted mean. Not
+            with Dask arrays (ValueError).
 
         Returns
         -------
@@ -928,12 +995,15 @@ class Network:
         settings = dict(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
                         callback=callback, verbose=int(verbose), who=who)
         if _backends.is_dask(X) or _backends.is_dask(y):
+            _no_weights_on_dask(sample_weight, who)
             chunks = self._dask_training_data(X, y, rule, who)
             run = self._dask_run(chunks, rule, settings)
         else:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+            if sample_weight is not None:
+                _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
             X, Y = self._training_data(X, y, who)
-            run = self._in_memory_run(X, Y, rule, settings)
+            run = self._in_memory_run(X, Y, rule, settings, self._weights(sample_weight, X.shape[0], who))
         # Everything is checked (on Dask: but for the chunks' values): from here on the network changes.
         training = self._new_training(rule)
         kept = (self._training, self._p.copies(), self.history) if _backends.is_dask(X) or _backends.is_dask(y) \
@@ -959,12 +1029,13 @@ class Network:
     def partial_fit(self, X: Any, y: Any, *, learning_rate: float | None = None,
                     optimizer: str | optimizers.Optimizer = "gd",
                     batch_size: int | None = None, l2: float = 0.0,
-                    rng: np.random.RandomState | np.random.Generator | int | None = None) -> Network:
+                    rng: np.random.RandomState | np.random.Generator | int | None = None,
+                    sample_weight: Any = None) -> Network:
         r"""One epoch of training that continues the optimizer state of the previous `partial_fit`; returns ``self``.
 
         Parameters
         ----------
-        X, y, learning_rate, optimizer, batch_size, l2
+        X, y, learning_rate, optimizer, batch_size, l2, sample_weight
             As for `fit`.
         rng : numpy.random.RandomState, numpy.random.Generator or int, optional
             As for `fit`. A seed (or None, the network's `seed`) names a
@@ -1004,12 +1075,15 @@ class Network:
         settings = dict(epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
                         history=self.history, who=who)
         if _backends.is_dask(X) or _backends.is_dask(y):
+            _no_weights_on_dask(sample_weight, who)
             chunks = self._dask_training_data(X, y, rule, who)
             run = self._dask_run(chunks, rule, settings)
         else:
             _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+            if sample_weight is not None:
+                _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
             X, Y = self._training_data(X, y, who)
-            run = self._in_memory_run(X, Y, rule, settings)
+            run = self._in_memory_run(X, Y, rule, settings, self._weights(sample_weight, X.shape[0], who))
         kept = (self._training, self._p.copies(), len(self.history), self.optimizer_state()) \
             if _backends.is_dask(X) or _backends.is_dask(y) else None
         if self._training is None or not self._training[2] or self._training[1] != rule:
@@ -1028,19 +1102,22 @@ class Network:
             raise
         return self
 
-    def _in_memory_run(self, X: Any, Y: Any, rule: optimizers.Optimizer,
-                       settings: dict[str, Any]) -> Callable[[Any], Any]:
-        """What trains a `_training.Training` on checked arrays in memory, with ``settings`` (fit's arguments)."""
+    def _in_memory_run(self, X: Any, Y: Any, rule: optimizers.Optimizer, settings: dict[str, Any],
+                       weights: tuple[Any, float] | None = None) -> Callable[[Any], Any]:
+        """What trains a `_training.Training` on checked arrays in memory, with ``settings`` (fit's arguments).
+
+        ``weights`` are the checked sample weights of `_weights`, or None.
+        """
         if isinstance(rule, optimizers.LBFGS):
             from . import _lbfgs
 
             if self._p.xp is not None:
                 raise TypeError(f"{settings['who']}: optimizer='lbfgs' runs on NumPy arrays (or Dask arrays of "
                                 f"them), not {_backends.library_name(self._p.xp)}; pass NumPy arrays or use 'adam'")
-            n = X.shape[0]
-            return lambda training: _lbfgs.run(training, training.sums_of(X, Y), n, rule, **_without(settings,
-                                               "learning_rate", "batch_size", "rng"))
-        return lambda training: training.epochs(X, Y, **settings)
+            n = X.shape[0] if weights is None else weights[1]  # the mean's denominator: the sum of the weights
+            return lambda training: _lbfgs.run(training, training.sums_of(X, Y, weights), n, rule,
+                                               **_without(settings, "learning_rate", "batch_size", "rng"))
+        return lambda training: training.epochs(X, Y, **settings, weights=weights)
 
     def _dask_training_data(self, X: Any, y: Any, rule: optimizers.Optimizer, who: str) -> Any:
         """Dask arrays ``X``, ``y`` checked (what can be without computing them), the parameters moved to NumPy."""
@@ -1177,6 +1254,29 @@ class Network:
             return Z
         return self._p.xp.concat([layers.forward(X[start:min(start + rows, n), :], W, b)  # the array API's slices:
                                 for start in range(0, n, rows)], axis=0)  # every axis, and in bounds
+
+    def decision_function(self, X: Any) -> Any:
+        r"""The output layer's pre-activation :math:`Z_L = A_{L-1} W_L^\top + b_L`, shape ``(n_samples, n_L)``.
+
+        What the output activation turns into predictions: the log-odds of
+        class 1 for ``"sigmoid"`` (one column), the unnormalised
+        log-probabilities for ``"softmax"``, the predictions themselves for
+        ``"identity"``. In the network's dtype and library.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` is of another library (or device) than the parameters.
+
+        Examples
+        --------
+        >>> import slopekit
+        >>> net = slopekit.Network([1, 1]).set_parameters({"W1": [[2.0]], "b1": [-1.0]})
+        >>> net.decision_function([[0.0], [1.0]])
+        array([[-1.],
+               [ 1.]])
+        """
+        return self._output_z(X, "decision_function")
 
     def predict(self, X: Any) -> Any:
         """Predictions for the rows of ``X``.
@@ -1357,6 +1457,38 @@ def _check_rule_for_dtype(who: str, rule: optimizers.Optimizer, dtype_name: str)
             raise ValueError(f"{who}: Adam's eps={eps:g} rounds to 0 in {dtype_name}, so its steps would divide 0 "
                              f"by 0 where a gradient vanishes; pass optimizer=optimizers.Adam(eps=1e-4) (or larger), "
                              f"or train in float32")
+
+
+def _no_weights_on_dask(sample_weight: Any, who: str) -> None:
+    if sample_weight is not None:
+        raise ValueError(f"{who}: sample_weight is not supported with Dask arrays yet; pass NumPy arrays (or "
+                         "repeat the rows of a weight that is an integer)")
+
+
+def _sample_weight(sample_weight: Any, n: int | None, who: str, *, zero_sum: bool = False) -> np.ndarray:
+    """Checked sample weights: a new float64 NumPy array of shape ``(n,)``, non-negative and finite.
+
+    ``zero_sum`` allows weights that are all 0 (a shard of a data set); otherwise their sum must be positive.
+    """
+    xp = _backends.library_of(sample_weight, who, "sample_weight")
+    try:
+        w = np.asarray(_backends.to_numpy(_backends.detach(sample_weight, xp), xp))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{who}: sample_weight is not an array: {exc}") from None
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: sample_weight must hold real numbers, got dtype {w.dtype}")
+    if w.ndim != 1:
+        raise ValueError(f"{who}: sample_weight must be 1-D, one weight per sample, got shape {w.shape}")
+    if n is not None and w.shape[0] != n:
+        raise ValueError(f"{who}: sample_weight has {w.shape[0]} weights but X has {n} samples")
+    w = w.astype(np.float64)  # a copy: the caller's array is never written to
+    if not np.isfinite(w).all():
+        raise ValueError(f"{who}: sample_weight contains NaN or infinity")
+    if (w < 0).any():
+        raise ValueError(f"{who}: sample_weight must be >= 0, got {w[w < 0][0]:g}")
+    if not zero_sum and not w.sum() > 0:
+        raise ValueError(f"{who}: sample_weight is all 0: nothing to average over")
+    return w
 
 
 def _rows(X: Any) -> int | None:
