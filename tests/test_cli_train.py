@@ -116,6 +116,8 @@ def _bad_files(tmp):
     (tmp / "data.txt").write_text("1 2 3\n")
     (tmp / "afile").write_text("")
     (tmp / "half.csv").write_text("a,b,y\n1,2,0.5\n3,4,1\n")
+    (tmp / "empty").mkdir()
+    (tmp / "empty" / "notes.txt").write_text("a folder of other files\n")
 
 
 @pytest.mark.parametrize("argv, fragments", [
@@ -127,7 +129,7 @@ def _bad_files(tmp):
     (["train", "--data", "{tmp}/garbage.npz"], ["garbage.npz: not a .npz file"]),
     (["train", "--data", "{tmp}/data.txt"], ["unsupported file type '.txt'; expected .csv, .tsv, .parquet, .npy, "
                                               ".npz"]),
-    (["train", "--data", "{tmp}"], ["is a directory"]),
+    (["train", "--data", "{tmp}/empty"], ["empty: a folder without data files; expected .csv, .tsv, .parquet, .npy"]),
     (["train", "--target", "y"], ["--target names a column of --data FILE"]),
     (["train", "--activation", "relu:slop=1"], ["unknown parameter 'slop'; allowed: at_zero"]),
     (["train", "--activation", "sigmod"], ["unknown activation 'sigmod' (did you mean 'sigmoid'?)"]),

@@ -12,6 +12,7 @@ status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import os
@@ -286,12 +287,20 @@ def _settings(args: argparse.Namespace) -> tuple[Any, list[str]]:
         raise UsageError("give --dataset or --data FILE, not both")
     if args.target is not None and args.data is None:
         raise UsageError("--target names a column of --data FILE; add --data")
-    if args.delimiter is not None and (args.data is None or not args.data.lower().endswith((".csv", ".tsv"))):
+    from ._data_parts import is_several
+
+    several = args.data is not None and is_several(args.data)  # a folder or glob: checked on reading
+    if args.delimiter is not None and (args.data is None or not (several or args.data.lower().endswith((".csv",
+                                                                                                        ".tsv")))):
         raise UsageError("--delimiter applies to a CSV file given with --data")
+    on_dask = args.workers is not None or args.scheduler is not None
+    if on_dask and args.data is None:
+        raise UsageError(f"{'--workers' if args.workers is not None else '--scheduler'} trains on --data with Dask; "
+                         "add --data (a file, a folder or a glob)")
     given = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
     defaulted = []
     if args.data is not None:  # absolute, so that --resume finds it from any folder
-        given.update(data=os.path.abspath(args.data), dataset=None)
+        given.update(data=os.path.abspath(args.data), dataset=None, dask=on_dask)
         defaulted = [k for k in FILE_DEFAULTS if k not in given]
         given.update({k: FILE_DEFAULTS[k] for k in defaulted})
     return Settings(**given), defaulted
@@ -335,6 +344,8 @@ def _header(run: Any, settings: Any, defaulted: list[str], state: dict[str, Any]
     print(f"target {t.name!r}: {t.describe()}{hint}")
     if settings.scale != "none" or settings.data is not None:
         print(_scaling_line(settings.scale, t.task, n_train))
+    if d.where is not None:
+        print(f"dask: the rows are {d.where}")
     print(f"network: {run.net!r}")
     print(f"training: {settings.optimizer}, learning rate {settings.lr:g}, {_count(settings.epochs, 'epoch')}, {batch}"
           + (f", resuming after epoch {run.epoch}" if state else ""))
@@ -390,7 +401,6 @@ def _diverged(run: Any, folder: str, created: bool, what: str | None) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from . import runs
-    from ._data_files import DataError
 
     _need("train", "tqdm", "matplotlib")
     state, defaulted = None, []
@@ -422,9 +432,76 @@ def _train(args: argparse.Namespace) -> int:
         if held:
             raise UsageError(f"--out {folder} already holds a run ({', '.join(held)}); name a new folder, "
                              f"or continue an interrupted one with --resume {folder}")
+    flags = _cluster_flags(args, settings, state, folder)
+    _check_parts(settings)  # before a cluster starts: the cheaper mistake first
+    with _cluster(flags) as cluster:
+        return _run(args, settings, folder, state, defaulted, cluster)
+
+
+def _check_parts(settings: Any) -> None:
+    """Refuse a folder or glob that matches nothing, or whose files differ in format or columns."""
+    from . import _data_parts
+    from ._data_files import DataError
+
+    if settings.data is None or not (settings.dask or _data_parts.is_several(settings.data)):
+        return
+    try:
+        _data_parts.parts(settings.data, settings.delimiter)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cluster_flags(args: argparse.Namespace, settings: Any, state: dict[str, Any] | None,
+                   folder: str) -> dict[str, Any]:
+    """Where a run on Dask computes: ``{"workers": N}``, ``{"scheduler": ADDRESS}``, or ``{}`` in memory.
+
+    A resumed run on Dask connects to what its checkpoint names unless the
+    command line names another cluster; a run in memory is resumed in memory.
+    """
+    given = {"workers": args.workers} if args.workers is not None else \
+        {"scheduler": args.scheduler} if args.scheduler is not None else {}
+    if state is None:
+        return given
+    if not settings.dask:
+        if given:
+            raise UsageError(f"--resume {folder}: that run trained in memory (without Dask); resume it without "
+                             f"--{next(iter(given))}")
+        return {}
+    flags = given or state.get("cluster") or {}
+    if not flags:
+        raise UsageError(f"--resume {folder}: that run trained with Dask; give --workers N or --scheduler ADDRESS")
+    return flags
+
+
+@contextlib.contextmanager
+def _cluster(flags: dict[str, Any]) -> Any:
+    """The Dask cluster of ``flags`` (`slopekit._cluster.connect`), announced on the first line; None without."""
+    if not flags:
+        yield None
+        return
+    from . import _cluster as cluster_module
+
+    try:
+        cluster = cluster_module.connect(**flags)
+        connected = cluster.__enter__()
+    except cluster_module.ClusterError as exc:
+        raise UsageError(str(exc)) from None
+    with contextlib.ExitStack() as stack:
+        stack.push(cluster.__exit__)
+        dashboard = f"; dashboard {connected.dashboard}" if connected.dashboard else ""
+        print(f"dask: {connected.description}{dashboard}", flush=True)
+        yield connected
+
+
+def _run(args: argparse.Namespace, settings: Any, folder: str, state: dict[str, Any] | None,
+         defaulted: list[str], cluster: Any) -> int:
+    """Read the data, train, write the results: `_train` once the settings, folder and cluster are known."""
+    from . import runs
+    from ._data_files import DataError
+
     try:
         run = runs.Run(settings, folder, checkpoint_every=args.checkpoint_every, progress=args.progress,
-                       checkpoint=state)
+                       checkpoint=state, cluster=cluster)
     except (DataError, ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     created = not os.path.exists(folder)
@@ -432,6 +509,10 @@ def _train(args: argparse.Namespace) -> int:
     _header(run, settings, defaulted, state)
     try:
         run.train()
+    except ValueError as exc:
+        if not settings.dask:
+            raise
+        raise UsageError(str(exc).splitlines()[0]) from None  # bad data found by a worker while training
     except runs.Interrupted as exc:
         print(f"slopekit train: {exc}", file=sys.stderr)
         return 130
@@ -580,8 +661,10 @@ def _add_train(sub: Any) -> None:
     )
     data = train.add_argument_group("data")
     data.add_argument("--dataset", choices=tuple(DATASETS), help="a built-in dataset (default: flower)")
-    data.add_argument("--data", metavar="FILE", help="a CSV or TSV file with a header row (the delimiter is "
-                      "sniffed), a Parquet file, a .npy 2-D array, or a .npz with arrays X and y")
+    data.add_argument("--data", metavar="PATH", help="a CSV or TSV file with a header row (the delimiter is "
+                      "sniffed), a Parquet file, a .npy 2-D array, or a .npz with arrays X and y; or a folder or "
+                      "a glob (quote it: 'parts/*.csv') of CSV, Parquet or .npy files with the same columns, "
+                      "read as one table (whole into memory, unless --workers or --scheduler)")
     data.add_argument("--target", metavar="COLUMN", help="the target column of --data (default: the last one)")
     data.add_argument("--delimiter", type=_delimiter, metavar="CHAR",
                       help="the CSV delimiter, such as ';' or tab (default: sniffed from the first lines)")
@@ -592,6 +675,18 @@ def _add_train(sub: Any) -> None:
                       help="scale the features (and a regression's target) with statistics of the training rows, "
                       "kept in model.npz (default: none / standard)")
     data.add_argument("--test-fraction", type=_fraction, metavar="F", help="the share held out (default 0.2)")
+    dask = train.add_argument_group(
+        "larger than memory, or a cluster (Dask: pip install \"slopekit[dask]\")",
+        "With --workers or --scheduler, --data is read lazily with Dask, in partitions (CSV blocks of 64 MB, "
+        "Parquet row groups, .npy row blocks), never whole in this process; the held-out rows are drawn per "
+        "row of each partition by the seed; the rows stay in the workers' memory when they take at most "
+        "half of it, else each pass reads the files again. The dashboard's address is printed first.")
+    where = dask.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="start a Dask LocalCluster of N worker processes (1 thread each) on this machine")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="train on the running Dask cluster whose scheduler is at ADDRESS, such as "
+                       "tcp://10.0.0.5:8786 (its workers need slopekit installed)")
     net = train.add_argument_group("network")
     net.add_argument("--hidden", type=_sizes, metavar="N,N,...",
                      help=f"hidden layer sizes (default 4 / {','.join(map(str, F['hidden']))})")
@@ -614,7 +709,8 @@ def _add_train(sub: Any) -> None:
     out.add_argument("--out", metavar="DIR", help="the output folder (default runs/<timestamp>)")
     out.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
                      help="write DIR/checkpoint.npz every N epochs (Ctrl-C always writes one)")
-    out.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    out.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (a run on Dask: "
+                     "on the cluster it ran on, unless --workers or --scheduler names another)")
     out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="show progress bars (default: on a terminal)")
     train.set_defaults(run=_train)

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _chunked, _data_files, optimizers
+from . import _chunked, _data_files, _data_parts, optimizers
 from ._atomic import remove_leftovers, replacing
 
 __all__ = ["CHECKPOINT", "FILE_DEFAULTS", "Interrupted", "Settings", "Run", "default_folder", "load_checkpoint"]
@@ -71,10 +71,13 @@ class Settings:
     ``dataset`` names a built-in dataset unless ``data`` names a file (then
     ``dataset`` is None, ``data`` an absolute path, ``target`` its target
     column, None for the last one, and ``delimiter`` a CSV's delimiter, None
-    to sniff it). ``task`` and ``output`` None are inferred from the target
-    (`slopekit._targets`). ``scale`` is the features' scaling
-    (`slopekit._scaling`); for a regression, anything but ``"none"`` also
-    standardises the target. A run on a file takes `FILE_DEFAULTS` for what
+    to sniff it). ``data`` may name a folder or a glob of files
+    (`slopekit._data_parts`). ``dask`` reads them lazily with Dask
+    (`slopekit._dask_data`), which splits the rows per partition rather than
+    by one permutation, so it is part of what decides the result. ``task``
+    and ``output`` None are inferred from the target (`slopekit._targets`).
+    ``scale`` is the features' scaling (`slopekit._scaling`); for a
+    regression, anything but ``"none"`` also standardises the target. A run on a file takes `FILE_DEFAULTS` for what
     is not given (the command line fills them in, so a checkpoint holds every
     value).
     """
@@ -95,6 +98,7 @@ class Settings:
     scale: str = "none"
     task: str | None = None
     delimiter: str | None = None
+    dask: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``hidden`` as a list)."""
@@ -122,6 +126,16 @@ FILE_DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
     "scale": "standard",
 }
+
+
+def _fingerprint(settings: Settings) -> str | None:
+    """What a checkpoint keeps to tell that the data have not changed (`slopekit._data_parts.fingerprint`):
+    a file's SHA-256; for a run on Dask, the files' names, sizes and modification times."""
+    if settings.data is None:
+        return None
+    if not settings.dask and not _data_parts.is_several(settings.data):
+        return _sha256(settings.data)
+    return _data_parts.fingerprint(_data_parts.parts(settings.data, settings.delimiter), contents=not settings.dask)
 
 
 def _sha256(path: str) -> str:
@@ -171,7 +185,10 @@ class Data:
 
     ``X_train``, ``X_test`` are scaled (`scaler`) and in the run's dtype;
     ``y_train``, ``y_test`` are class indices (int64) or a regression's
-    (standardised) values, float64 (`target`).
+    (standardised) values, float64 (`target`). They are NumPy arrays, or
+    Dask arrays for a run on Dask, which then keeps ``sample``: at most
+    `slopekit._dask_data.SAMPLE_ROWS` rows of each side in memory, for the
+    progress bar's score and the pictures.
     """
 
     X_train: np.ndarray
@@ -182,6 +199,14 @@ class Data:
     target: Any  # slopekit._targets.Target
     source: str
     scaler: Any  # slopekit._scaling.Scaler
+    sample: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    where: str | None = None  # a run on Dask: where its rows are kept (`slopekit._dask_data.keep`)
+
+    def in_memory(self, test: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The training (or held-out) rows held in memory: all of them, or a run on Dask's sample."""
+        if self.sample is None:
+            return (self.X_test, self.y_test) if test else (self.X_train, self.y_train)
+        return self.sample[2:] if test else self.sample[:2]
 
     def info(self) -> dict[str, Any]:
         """What `Network.info` keeps for ``slopekit predict``: the columns, the target and the scaling."""
@@ -189,10 +214,13 @@ class Data:
                 "source": os.path.basename(self.source)}
 
 
-def load_data(settings: Settings, progress: bool | None = None) -> tuple[Data, str]:
+def load_data(settings: Settings, progress: bool | None = None, cluster: Any = None) -> tuple[Data, str]:
     """The run's data, split by its seed and scaled, and the output activation to use.
 
-    The scaling's statistics come from the training rows only.
+    The scaling's statistics come from the training rows only. A run on Dask
+    (``settings.dask``) reads its data lazily on ``cluster``
+    (`slopekit._cluster.Cluster`) and keeps them in its workers' memory when
+    they take at most half of it.
 
     Raises
     ------
@@ -203,9 +231,16 @@ def load_data(settings: Settings, progress: bool | None = None) -> tuple[Data, s
     from ._scaling import Scaler
     from ._targets import Target, TargetError
 
+    if settings.dask:
+        return _lazy_data(settings, cluster)
     if settings.data is not None:
-        table = _data_files.read_labelled(settings.data, settings.target, delimiter=settings.delimiter,
-                                          dtype=settings.dtype, progress=progress)
+        if _data_parts.is_several(settings.data):  # a folder or a glob: its files stacked in memory
+            found = _data_parts.parts(settings.data, settings.delimiter)
+            _delimiter_applies(settings, found)
+            table = _data_parts.read_whole(found, settings.target, dtype=settings.dtype, progress=progress)
+        else:
+            table = _data_files.read_labelled(settings.data, settings.target, delimiter=settings.delimiter,
+                                              dtype=settings.dtype, progress=progress)
         X, y, features, name, source = table.X, table.y, table.features, table.target, settings.data
         del table  # X is split below: the whole matrix should not outlive that
     else:
@@ -226,6 +261,25 @@ def load_data(settings: Settings, progress: bool | None = None) -> tuple[Data, s
     X_test = scaler.transform(X_test, out=X_test).astype(dtype, copy=False)
     data = Data(X_train, target.encode(y[train]), X_test, target.encode(y[test]), features, target, source, scaler)
     return data, target.output
+
+
+def _delimiter_applies(settings: Settings, found: Any) -> None:
+    if settings.delimiter is not None and found.kind != ".csv":
+        raise _data_files.DataError(f"--delimiter applies to CSV files; {settings.data} holds {found.kind} files")
+
+
+def _lazy_data(settings: Settings, cluster: Any) -> tuple[Data, str]:
+    """The run's data as Dask arrays (`slopekit._dask_data`), with a sample of each side in memory."""
+    from . import _dask_data
+
+    found = _data_parts.parts(settings.data, settings.delimiter)
+    _delimiter_applies(settings, found)
+    split = _dask_data.load(settings, found)
+    where = None if cluster is None else _dask_data.keep(split, cluster.memory() // 2)
+    sample = (*_dask_data.sample(split.X_train, split.y_train), *_dask_data.sample(split.X_test, split.y_test))
+    data = Data(split.X_train, split.y_train, split.X_test, split.y_test, split.features, split.target,
+                settings.data, split.scaler, sample, where)
+    return data, split.target.output
 
 
 def _split(n: int, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -268,11 +322,12 @@ class Run:
     """
 
     def __init__(self, settings: Settings, folder: str, *, checkpoint_every: int | None = None,
-                 progress: bool | None = None, checkpoint: dict[str, Any] | None = None):
+                 progress: bool | None = None, checkpoint: dict[str, Any] | None = None, cluster: Any = None):
         self.settings, self.folder = settings, folder
         self.checkpoint_every, self.progress = checkpoint_every, progress
-        self.data, self.output = load_data(settings, progress)
-        self.data_sha256 = _sha256(settings.data) if settings.data is not None else None
+        self.cluster = None if cluster is None else cluster.flags  # where a run on Dask computes, to resume there
+        self.data, self.output = load_data(settings, progress, cluster)
+        self.data_sha256 = _fingerprint(settings)
         self.net = build_network(settings, self.data.X_train.shape[1], self.data.target.n_outputs, self.output)
         self.net.info = self.data.info()
         self.rule = optimizers.get(settings.optimizer)
@@ -281,8 +336,10 @@ class Run:
         if checkpoint is not None:
             saved = checkpoint.get("data_sha256")
             if saved is not None and saved != self.data_sha256:
-                raise ValueError(f"--resume {folder}: {settings.data} has changed since this run started (its "
-                                 "SHA-256 differs from the checkpoint's); resuming would train on other data")
+                what = ("its files' names, sizes or modification times differ from the checkpoint's" if settings.dask
+                        else "its SHA-256 differs from the checkpoint's")
+                raise ValueError(f"--resume {folder}: {settings.data} has changed since this run started ({what}); "
+                                 "resuming would train on other data")
             remove_leftovers(folder)  # a run killed while writing leaves its temporary file behind
             self.net.set_parameters(checkpoint["parameters"])
             self.net.set_optimizer_state({"optimizer": self.rule, **checkpoint["optimizer"]})
@@ -315,7 +372,7 @@ class Run:
         meta = {"format": _FORMAT, "settings": self.settings.to_json(), "epoch": self.epoch,
                 "optimizer_t": state["t"], "checkpoint_every": self.checkpoint_every,
                 "shuffle": [name, int(pos), int(has_gauss), float(gauss)], "data_sha256": self.data_sha256,
-                "start_loss": self.start_loss}
+                "start_loss": self.start_loss, "cluster": self.cluster}
         # The loss history as a float64 array, not JSON: frequent checkpoints of a long run
         # would spend most of their time formatting numbers.
         arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), "shuffle_keys": keys,
@@ -345,7 +402,7 @@ class Run:
             every = max(1, s.epochs // 200)
             if epoch % every == 0 or epoch == s.epochs:
                 with np.errstate(all="ignore"):  # a diverging run's overflow is reported by fit
-                    score = self.net.score(d.X_train, d.y_train)
+                    score = self.net.score(*d.in_memory())
                 bar.set_postfix_str(f"loss {loss:.4f}, {score_name(self.output)} {score:.3f}", refresh=False)
             bar.update(1)
         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
@@ -461,9 +518,10 @@ class Run:
         classes = d.target.class_names()
         if d.X_train.shape[1] == 2:
             test = f", held out {metrics[f'test_{key}']:.1%}" if len(d.X_test) else ""
+            (X_train, y_train), (X_test, y_test) = d.in_memory(), d.in_memory(test=True)
             plotting.decision_boundary(
-                net, d.scaler.inverse(d.X_train), d.y_train, os.path.join(self.folder, "decision_boundary.png"),
-                X_test=d.scaler.inverse(d.X_test), y_test=d.y_test, transform=d.scaler.transform,
+                net, d.scaler.inverse(X_train), y_train, os.path.join(self.folder, "decision_boundary.png"),
+                X_test=d.scaler.inverse(X_test), y_test=y_test, transform=d.scaler.transform,
                 class_names=classes, feature_names=d.features,
                 title=f"{name}: {list(net.layer_sizes)} {self.settings.activation}, "
                       f"training {metrics[f'train_{key}']:.1%}{test}")
@@ -526,6 +584,7 @@ def load_checkpoint(folder: str) -> tuple[Settings, dict[str, Any]]:
         history = arrays["history"].tolist() if "history" in arrays else meta["history"]  # older: in the JSON
         state = {"parameters": parameters, "epoch": int(meta["epoch"]), "history": history,
                  "checkpoint_every": meta.get("checkpoint_every"), "data_sha256": meta.get("data_sha256"),
+                 "cluster": meta.get("cluster"),
                  "start_loss": meta.get("start_loss"), "held_out": arrays.get("held_out", np.empty((0, 2))).tolist(),
                  "optimizer": optimizer, "shuffle": (name, arrays["shuffle_keys"], pos, has_gauss, gauss)}
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
