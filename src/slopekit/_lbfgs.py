@@ -38,10 +38,13 @@ def run(training: Any, total: Callable[[np.ndarray, bool], tuple[float, Any]], n
         The losses of the iterations.
     """
     try:
+        import scipy
         from scipy.optimize import minimize
-    except ImportError:  # pragma: no cover - scipy comes with the sklearn, dask and test extras
-        raise ImportError(f"{who}: optimizer='lbfgs' needs SciPy: pip install scipy (or \"slopekit[sklearn]\")") \
-            from None
+    except ImportError:  # pragma: no cover - scipy comes with the lbfgs, sklearn, dask and test extras
+        raise ImportError(f"{who}: optimizer='lbfgs' needs SciPy: pip install \"slopekit[lbfgs]\"") from None
+    if tuple(int(part) for part in scipy.__version__.split(".")[:2]) < (1, 11):  # pragma: no cover
+        raise ImportError(f"{who}: optimizer='lbfgs' needs SciPy 1.11 or later (its callbacks), found "
+                          f"{scipy.__version__}: pip install \"slopekit[lbfgs]\"")
     p = training.params
     P = training.P
     penalty_mask = np.concatenate([np.full(a.size, float(i % 2 == 0)) for i, a in enumerate(p.arrays)])
