@@ -62,9 +62,30 @@ def _as_array(x: Any, who: str, argname: str) -> Any:
             other = "y" if argname == "X" else "X"
             raise TypeError(f"{who}: {other} is a Dask array but {argname} is a {type(x).__name__}; pass both as "
                             "Dask arrays (or both in memory)")
-    if any(math.isnan(c) for c in x.chunks[0]):
-        x = x.compute_chunk_sizes()  # one pass over the data on the workers; only the counts come back
     return x
+
+
+def _known_rows(arrays: list[Any]) -> list[Any]:
+    """The arrays (None kept), with the rows of chunks of unknown size counted: all in one computation.
+
+    One pass over those arrays on the workers; only the counts come back.
+    The caller's arrays are not changed (copies get the counts). One
+    computation for all, not ``compute_chunk_sizes`` on each: two that share
+    tasks (``X[keep]``, ``y[keep]``) make distributed warn of different
+    ``run_spec`` for one key.
+    """
+    dask, _ = _modules()
+    unknown = [i for i, a in enumerate(arrays) if a is not None and any(math.isnan(c) for c in a.chunks[0])]
+    if not unknown:
+        return arrays
+    firsts = [arrays[i].to_delayed()[(slice(None),) + (0,) * (arrays[i].ndim - 1)] for i in unknown]
+    counts = dask.compute([[dask.delayed(len, pure=True)(block) for block in blocks] for blocks in firsts])[0]
+    result = list(arrays)
+    for i, rows in zip(unknown, counts):
+        known = arrays[i].copy()
+        known._chunks = (tuple(int(r) for r in rows),) + known.chunks[1:]
+        result[i] = known
+    return result
 
 
 class Chunks:
@@ -95,11 +116,13 @@ class Chunks:
         dask, da = _modules()
         self.encode, self.who = encode, who
         X = features(X, n_features, who)
+        y = _as_array(y, who, "y") if _backends.is_dask(y) else np.asarray(y)
+        w = None if sample_weight is None else _as_array(sample_weight, who, "sample_weight") \
+            if _backends.is_dask(sample_weight) else np.asarray(sample_weight)
+        lazy = [a if isinstance(a, da.Array) else None for a in (X, y, w)]
+        counted = _known_rows(lazy)
+        X, y, w = (c if c is not None else a for c, a in zip(counted, (X, y, w)))
         n = int(X.shape[0])
-        if _backends.is_dask(y):
-            y = _as_array(y, who, "y")
-        else:
-            y = np.asarray(y)
         if y.ndim not in (1, 2) or y.shape[0] != n:
             raise ValueError(f"{who}: y has shape {tuple(y.shape)}, but X has {n} samples; y needs one label or "
                              f"target row per sample")
@@ -114,9 +137,7 @@ class Chunks:
         self._y = [y_blocks[i] for i in keep]
         self.w: Any = None
         self._w: list[Any] = [None] * len(keep)
-        if sample_weight is not None:
-            w = _as_array(sample_weight, who, "sample_weight") if _backends.is_dask(sample_weight) \
-                else np.asarray(sample_weight)
+        if w is not None:
             if w.ndim != 1 or w.shape[0] != n:
                 raise ValueError(f"{who}: sample_weight has shape {tuple(w.shape)}, but X has {n} samples; it "
                                  "needs one weight per sample")
