@@ -212,6 +212,7 @@ def test_unknown_chunk_sizes_and_dataframes(client):
     a = Network([4, 3, 1], seed=0).fit(X[mask], y[mask], epochs=5, learning_rate=0.1)
     b = Network([4, 3, 1], seed=0).fit(Xk, yk, epochs=5, learning_rate=0.1)
     assert relative(a.parameters(), b.parameters()) < 1e-12
+    assert np.isnan(Xk.shape[0]) and np.isnan(yk.shape[0])  # counted on copies: the caller's arrays are as they were
     frame = dd.from_pandas(pd.DataFrame(X, columns=list("abcd")), npartitions=3)
     labels = dd.from_pandas(pd.Series(y), npartitions=3)
     c = Network([4, 3, 1], seed=0).fit(frame, labels, epochs=5, learning_rate=0.1)
