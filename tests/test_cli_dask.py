@@ -312,13 +312,13 @@ def test_an_unknown_target_column_on_the_cluster(tmp_path, tables, scheduler, ca
 def test_a_scheduler_that_does_not_answer_is_one_line_quickly(tmp_path, tables, capsys, monkeypatch):
     root, _, _ = tables
     monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT", 1.0)
-    for address, fragment in [("tcp://127.0.0.1:9", "cannot connect within 1 s"),
-                              ("nonsense", "--scheduler nonsense: cannot connect")]:
+    for address, fragments in [("tcp://127.0.0.1:9", ["cannot connect within 1 s", "is a Dask scheduler running"]),
+                               ("nonsense", ["--scheduler 'nonsense' is not an address", "tcp://HOST:PORT"])]:
         started = time.perf_counter()
         assert cli.main(["train", "--data", str(root / "cancer_csv"), "--scheduler", address,
                          "--out", str(tmp_path / "r")]) == 2
         assert time.perf_counter() - started < 10
-        one_line_error(capsys.readouterr(), fragment, "is a Dask scheduler running there?")
+        one_line_error(capsys.readouterr(), *fragments)
     assert not (tmp_path / "r").exists()
 
 
@@ -338,3 +338,14 @@ def test_import_and_help_do_not_import_dask():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'pandas')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_workers_of_a_local_cluster_ignore_ctrl_c():
+    """Ctrl-C in a terminal reaches the whole process group: the workers must stay up for the checkpoint."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    with _cluster.connect(workers=1) as cluster:
+        handlers = cluster.client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+        assert signal.getsignal(signal.SIGINT) is before  # the command's own handler is back
+    assert list(handlers.values()) == [True]

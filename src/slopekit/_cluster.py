@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +78,11 @@ class Cluster:
         return int(sum(self.client.nthreads().values()))
 
 
+def _main_thread() -> bool:
+    """Whether this is the main thread (the only one that may set signal handlers)."""
+    return threading.current_thread() is threading.main_thread()
+
+
 def _free(port: int) -> bool:
     """Whether a TCP ``port`` can be listened on, on every interface (as the dashboard does)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -115,8 +122,15 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
         if workers is not None:
             # Asked for a busy port, distributed warns and leaves a socket unclosed: ask for a free one instead.
             port = DASHBOARD_PORT if _free(DASHBOARD_PORT) else 0
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=f":{port}", silence_logs=logging.ERROR)
+            # Ctrl-C in a terminal goes to the whole process group, the workers included: started with SIGINT
+            # ignored (which a new Python process keeps), they stay up while the command writes its checkpoint.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+            try:
+                cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                   dashboard_address=f":{port}", silence_logs=logging.ERROR)
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
             stack.callback(cluster.close)
             client = distributed.Client(cluster)
             description = f"a LocalCluster of {workers} worker{'s' if workers > 1 else ''} (1 thread each)"
@@ -125,6 +139,9 @@ def connect(workers: int | None = None, scheduler: str | None = None) -> Iterato
                 client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
             except (OSError, ValueError, TypeError) as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if not isinstance(exc, OSError):  # the address itself is wrong: no point in waiting
+                    raise ClusterError(f"--scheduler {scheduler!r} is not an address a Dask scheduler listens on "
+                                       f"({reason}); expected tcp://HOST:PORT") from None
                 raise ClusterError(f"--scheduler {scheduler}: cannot connect within {CONNECT_TIMEOUT:g} s "
                                    f"({reason}); is a Dask scheduler running there?") from None
             description = f"the scheduler at {scheduler}"

@@ -434,7 +434,10 @@ def _train(args: argparse.Namespace) -> int:
                              f"or continue an interrupted one with --resume {folder}")
     flags = _cluster_flags(args, settings, state, folder)
     _check_parts(settings)  # before a cluster starts: the cheaper mistake first
-    with _cluster(flags) as cluster:
+    stored = state is not None and args.workers is None and args.scheduler is None and "scheduler" in flags
+    hint = (f" (The run in {folder} used that cluster; to resume it on another, add --workers N or --scheduler "
+            "ADDRESS.)" if stored else "")
+    with _cluster(flags, hint) as cluster:
         return _run(args, settings, folder, state, defaulted, cluster)
 
 
@@ -474,8 +477,11 @@ def _cluster_flags(args: argparse.Namespace, settings: Any, state: dict[str, Any
 
 
 @contextlib.contextmanager
-def _cluster(flags: dict[str, Any]) -> Any:
-    """The Dask cluster of ``flags`` (`slopekit._cluster.connect`), announced on the first line; None without."""
+def _cluster(flags: dict[str, Any], hint: str = "") -> Any:
+    """The Dask cluster of ``flags`` (`slopekit._cluster.connect`), announced on the first line; None without.
+
+    ``hint`` ends the message when the cluster cannot be reached.
+    """
     if not flags:
         yield None
         return
@@ -485,7 +491,7 @@ def _cluster(flags: dict[str, Any]) -> Any:
         cluster = cluster_module.connect(**flags)
         connected = cluster.__enter__()
     except cluster_module.ClusterError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(str(exc) + hint) from None
     with contextlib.ExitStack() as stack:
         stack.push(cluster.__exit__)
         dashboard = f"; dashboard {connected.dashboard}" if connected.dashboard else ""
