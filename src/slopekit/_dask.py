@@ -103,18 +103,18 @@ class Chunks:
         What the network expects.
     who : str
         The calling method, for messages.
-    encode : callable, optional
-        For `fetch`: checks a computed chunk ``(X, y, w)`` and returns it as
-        training takes it.
+    spec : tuple, optional
+        For `fetch`: the `architecture` whose checks (and dtype) a chunk's
+        rows go through on their worker.
     sample_weight : dask array or array_like, optional
         One weight per sample, split into ``X``'s chunks; each chunk's are
         checked with it, and their sum (`total`) is what a mean divides by.
     """
 
     def __init__(self, X: Any, y: Any, n_features: int, who: str,
-                 encode: Callable[..., tuple[Any, ...]] | None = None, sample_weight: Any = None):
+                 spec: tuple | None = None, sample_weight: Any = None):
         dask, da = _modules()
-        self.encode, self.who = encode, who
+        self.spec, self.who = spec, who
         X = features(X, n_features, who)
         y = _as_array(y, who, "y") if _backends.is_dask(y) else np.asarray(y)
         w = None if sample_weight is None else _as_array(sample_weight, who, "sample_weight") \
@@ -181,22 +181,26 @@ class Chunks:
         return total
 
     def fetch(self, order: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-        """The chunks in ``order``, each computed while the previous one trains, then checked by ``encode``.
+        """The chunks in ``order``, each checked on its worker and computed while the previous one trains.
 
-        ``encode(X, y, w)`` gets the chunk's rows and weights (None without
-        sample weights) and returns ``(X, Y, w)`` as training takes them.
+        Each comes as training takes it, ``(X, Y, w)``: the rows in the
+        network's dtype, the encoded targets, and the weights as a column
+        (None without sample weights), checked on the worker by the
+        in-memory checks (`slopekit.network.training_data`).
         """
         dask, _ = _modules()
 
         def compute(i: int) -> tuple[Any, ...]:
-            return dask.compute(self._x[i], self._y[i], self._w[i])
+            (chunk,) = dask.compute(dask.delayed(_checked_chunk, pure=True)(self.spec, self._x[i], self._y[i],
+                                                                             self._w[i], self.who))
+            return chunk
 
         with ThreadPoolExecutor(1) as ahead:
             pending = ahead.submit(compute, order[0]) if len(order) else None
             for k in range(len(order)):
-                X, y, w = pending.result()
+                chunk = pending.result()
                 pending = ahead.submit(compute, order[k + 1]) if k + 1 < len(order) else None
-                yield self.encode(X, y, w)
+                yield chunk
 
 
 def features(X: Any, n_features: int, who: str) -> Any:
@@ -246,8 +250,8 @@ def architecture(net: Any, dtype_name: str) -> tuple:
     return (net.layer_sizes, tuple(net.hidden), net.output, dtype_name)
 
 
-def _network(spec: tuple, P: np.ndarray) -> Any:
-    """A network of this worker thread with the architecture ``spec`` and the flat parameters ``P``."""
+def _network(spec: tuple, P: np.ndarray | None) -> Any:
+    """A network of this worker thread with the architecture ``spec`` and the flat parameters ``P`` (if given)."""
     from .network import Network
 
     nets = getattr(_local, "nets", None)
@@ -258,8 +262,9 @@ def _network(spec: tuple, P: np.ndarray) -> Any:
     sizes, hidden, output, dtype_name = spec
     if net is None:
         net = nets[key] = Network(sizes, hidden=list(hidden), output=output, dtype=dtype_name)
-    names = [f"{p}{l}" for l in range(1, len(sizes)) for p in "Wb"]
-    net.set_parameters(dict(zip(names, _flat.views(P, _flat.shapes_of(sizes)))))
+    if P is not None:  # None: for checks only
+        names = [f"{p}{l}" for l in range(1, len(sizes)) for p in "Wb"]
+        net.set_parameters(dict(zip(names, _flat.views(P, _flat.shapes_of(sizes)))))
     return net
 
 
@@ -275,6 +280,14 @@ def _chunk_sums(spec: tuple, P: np.ndarray, X: np.ndarray, y: np.ndarray, w: Any
         if not gradients:  # then the loss is the chunk's mean: times its count, or its weight
             return loss * (X.shape[0] if w is None else math.fsum(np.asarray(w, np.float64).tolist())), None
     return loss, np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in grads.values()])
+
+
+def _checked_chunk(spec: tuple, X: np.ndarray, y: np.ndarray, w: Any, who: str) -> tuple[Any, Any, Any]:
+    """On a worker: one chunk checked and encoded for training, ``(X, Y, w)`` (see `Chunks.fetch`)."""
+    from .network import training_data
+
+    with _threads.on_calling_thread():
+        return training_data(_network(spec, None), X, y, w, who)
 
 
 def _predict_chunk(X: np.ndarray, spec: tuple, P: np.ndarray, method: str) -> np.ndarray:

@@ -1126,16 +1126,12 @@ class Network:
         """
         from . import _dask
 
-        def encode(Xc: Any, yc: Any, wc: Any) -> tuple[Any, Any, Any]:
-            Xc, Yc = self._data(Xc, yc, who)
-            return Xc, Yc, None if wc is None else self._weights(wc, Xc.shape[0], who, zero_sum=True)[0]
-
-        chunks = _dask.Chunks(X, y, self._sizes[0], who, encode=encode, sample_weight=sample_weight)
+        chunks = _dask.Chunks(X, y, self._sizes[0], who, sample_weight=sample_weight)
         chunks.total()
         kind = chunks.X.dtype
         follow = kind.kind == "f" and kind.name in _backends.FLOAT_NAMES and self._follow_dtype
         dtype_name = kind.name if follow else self._p.dtype_name
-        _dask.architecture(self, dtype_name)  # refuses bfloat16
+        chunks.spec = _dask.architecture(self, dtype_name)  # refuses bfloat16
         _check_rule_for_dtype(who, rule, dtype_name)
         self._move(None, None, dtype_name)  # Dask's chunks are NumPy arrays
         return chunks
@@ -1518,6 +1514,17 @@ def _data_dtype(X: Any, xp: Any) -> str | None:
         name = _backends.dtype_name(X.dtype)
         return name if name in _backends.FLOAT_NAMES else None
     return None
+
+
+def training_data(net: Network, X: Any, y: Any, sample_weight: Any, who: str) -> tuple[Any, Any, Any]:
+    """``(X, Y, w)`` checked and encoded as `slopekit._training` takes them, by ``net``'s in-memory checks.
+
+    For `slopekit._dask`, whose workers check each chunk of rows with it: the
+    rows in the network's dtype, the encoded targets, and the sample weights
+    as a column (None without).
+    """
+    X, Y = net._data(X, y, who)
+    return X, Y, None if sample_weight is None else net._weights(sample_weight, X.shape[0], who, zero_sum=True)[0]
 
 
 def _without(settings: dict[str, Any], *names: str) -> dict[str, Any]:
