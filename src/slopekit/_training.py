@@ -180,21 +180,8 @@ class Training:
         for epoch in range(1, epochs + 1):
             self.save()
             order = shuffle.permutation(n)
-            total: Any = 0.0
-            for start in range(0, n, rows):
-                idx = order[start:start + rows]
-                layers = full if idx.shape[0] == rows else last
-                Xb, Yb = self.gather(X, Y, idx, layers)
-                if weights is None:
-                    batch, weight = None, Xb.shape[0]
-                else:
-                    wb, weight, divisor = self.gather_weights(weights[0], idx, layers)
-                    batch = (wb, divisor)
-                loss = self.loss(Xb, Yb, layers, l2, n_total, batch)
-                if isinstance(loss, float) and not math.isfinite(loss):  # on a device: checked per epoch
-                    raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
-                total = total + loss * weight
-                self.step(Xb, Yb, layers, learning_rate, l2, n_total, batch)
+            total = self._batches(X, Y, None if weights is None else weights[0], order, (rows, full, last),
+                                  learning_rate, l2, n_total, (who, epoch, epochs, losses))
             if self._end_epoch(epoch, float(total) / n_total, losses, history, callback, verbose, who, epochs,
                                learning_rate):
                 break
@@ -238,24 +225,40 @@ class Training:
                 full = layers_of[rows]
                 last = full.first(n_c % rows) if n_c % rows else full
                 perm = shuffle.permutation(n_c)
-                for start in range(0, n_c, rows):
-                    idx = perm[start:start + rows]
-                    layers = full if idx.shape[0] == rows else last
-                    Xb, Yb = self.gather(X, Y, idx, layers)
-                    if w is None:
-                        batch, weight = None, Xb.shape[0]
-                    else:
-                        wb, weight, divisor = self.gather_weights(w, idx, layers)
-                        batch = (wb, divisor)
-                    loss = self.loss(Xb, Yb, layers, l2, n, batch)
-                    if isinstance(loss, float) and not math.isfinite(loss):
-                        raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
-                    total = total + loss * weight
-                    self.step(Xb, Yb, layers, learning_rate, l2, n, batch)
+                total = total + self._batches(X, Y, w, perm, (rows, full, last), learning_rate, l2, n,
+                                              (who, epoch, epochs, losses))
             if self._end_epoch(epoch, float(total) / n, losses, history, callback, verbose, who, epochs,
                                learning_rate):
                 break
         return losses
+
+    def _batches(self, X: Any, Y: Any, w: Any, order: np.ndarray, passes: tuple[int, Any, Any], learning_rate: float,
+                 l2: float, n_total: float, where: tuple) -> Any:
+        """One step per mini-batch of the rows ``order`` of ``(X, Y)``; returns the sum of their (weighted) losses.
+
+        ``passes`` is ``(rows, full, last)``: the batch size and the engine's
+        passes for a full batch and for the last, smaller one; ``w`` the
+        weight column or None; ``where`` is ``(who, epoch, epochs, losses)``,
+        for `Diverged`. Each loss is measured before its step.
+        """
+        rows, full, last = passes
+        total: Any = 0.0
+        for start in range(0, order.shape[0], rows):
+            idx = order[start:start + rows]
+            layers = full if idx.shape[0] == rows else last
+            Xb, Yb = self.gather(X, Y, idx, layers)
+            if w is None:
+                batch, weight = None, Xb.shape[0]
+            else:
+                wb, weight, divisor = self.gather_weights(w, idx, layers)
+                batch = (wb, divisor)
+            loss = self.loss(Xb, Yb, layers, l2, n_total, batch)
+            if isinstance(loss, float) and not math.isfinite(loss):  # on a device: checked per epoch
+                who, epoch, epochs, losses = where
+                raise self._diverged(who, epoch, epochs, loss, learning_rate, losses)
+            total = total + loss * weight
+            self.step(Xb, Yb, layers, learning_rate, l2, n_total, batch)
+        return total
 
     def _end_epoch(self, epoch: int, loss: float, losses: list[float], history: list[float],
                    callback: Callable | None, verbose: int, who: str, epochs: int, learning_rate: float) -> bool:

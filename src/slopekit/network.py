@@ -995,19 +995,11 @@ class Network:
                              f"got {verbose!r}")
         settings = dict(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
                         callback=callback, verbose=int(verbose), who=who)
-        if _backends.is_dask(X) or _backends.is_dask(y):
-            chunks = self._dask_training_data(X, y, rule, who, sample_weight)
-            run = self._dask_run(chunks, rule, settings)
-        else:
-            _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
-            if sample_weight is not None:
-                _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
-            X, Y = self._training_data(X, y, who)
-            run = self._in_memory_run(X, Y, rule, settings, self._weights(sample_weight, X.shape[0], who))
+        on_dask = _backends.is_dask(X) or _backends.is_dask(y)
+        run = self._run_for(X, y, sample_weight, rule, settings)
         # Everything is checked (on Dask: but for the chunks' values): from here on the network changes.
         training = self._new_training(rule)
-        kept = (self._training, self._p.copies(), self.history) if _backends.is_dask(X) or _backends.is_dask(y) \
-            else None
+        kept = (self._training, self._p.copies(), self.history) if on_dask else None
         self._training = (training, rule, False)  # optimizer_state() sees it; partial_fit does not continue it
         previous, self.history = self.history, []
         settings["history"] = self.history
@@ -1074,17 +1066,9 @@ class Network:
                                                                        l2, rng)
         settings = dict(epochs=1, learning_rate=learning_rate, batch_size=batch_size, l2=l2, rng=rng,
                         history=self.history, who=who)
-        if _backends.is_dask(X) or _backends.is_dask(y):
-            chunks = self._dask_training_data(X, y, rule, who, sample_weight)
-            run = self._dask_run(chunks, rule, settings)
-        else:
-            _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
-            if sample_weight is not None:
-                _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
-            X, Y = self._training_data(X, y, who)
-            run = self._in_memory_run(X, Y, rule, settings, self._weights(sample_weight, X.shape[0], who))
-        kept = (self._training, self._p.copies(), len(self.history), self.optimizer_state()) \
-            if _backends.is_dask(X) or _backends.is_dask(y) else None
+        on_dask = _backends.is_dask(X) or _backends.is_dask(y)
+        run = self._run_for(X, y, sample_weight, rule, settings)
+        kept = (self._training, self._p.copies(), len(self.history), self.optimizer_state()) if on_dask else None
         if self._training is None or not self._training[2] or self._training[1] != rule:
             self._training = (self._new_training(rule), rule, True)
         try:
@@ -1100,6 +1084,22 @@ class Network:
                 self._training[0].load_optimizer_state({k: v for k, v in kept[3].items() if k != "optimizer"})
             raise
         return self
+
+    def _run_for(self, X: Any, y: Any, sample_weight: Any, rule: optimizers.Optimizer,
+                 settings: dict[str, Any]) -> Callable[[Any], Any]:
+        """What trains a `_training.Training` on ``(X, y)`` with ``settings`` (fit's arguments).
+
+        The data are checked first (on Dask: what can be without computing
+        them) and the parameters moved to their library, device and dtype.
+        """
+        who = settings["who"]
+        if _backends.is_dask(X) or _backends.is_dask(y):
+            return self._dask_run(self._dask_training_data(X, y, rule, who, sample_weight), rule, settings)
+        _check_rule_for_dtype(who, rule, self._target_of(X, who)[2])
+        if sample_weight is not None:
+            _sample_weight(sample_weight, _rows(X), who)  # checked before the parameters move
+        X, Y = self._training_data(X, y, who)
+        return self._in_memory_run(X, Y, rule, settings, self._weights(sample_weight, X.shape[0], who))
 
     def _in_memory_run(self, X: Any, Y: Any, rule: optimizers.Optimizer, settings: dict[str, Any],
                        weights: tuple[Any, float] | None = None) -> Callable[[Any], Any]:
