@@ -53,7 +53,7 @@ def _modules() -> tuple[Any, Any]:
 
 
 def _as_array(x: Any, who: str, argname: str) -> Any:
-    """A Dask array from a Dask array, DataFrame or Series (row counts computed when unknown)."""
+    """A Dask array from a Dask array, DataFrame or Series (a DataFrame's row counts are computed)."""
     _, da = _modules()
     if not isinstance(x, da.Array):
         if hasattr(x, "to_dask_array"):  # a Dask DataFrame or Series
@@ -66,7 +66,7 @@ def _as_array(x: Any, who: str, argname: str) -> Any:
 
 
 def _known_rows(arrays: list[Any]) -> list[Any]:
-    """The arrays (None kept), with the rows of chunks of unknown size counted: all in one computation.
+    """The arrays, with the rows of Dask chunks of unknown size counted: all in one computation.
 
     One pass over those arrays on the workers; only the counts come back.
     The caller's arrays are not changed (copies get the counts). One
@@ -74,17 +74,16 @@ def _known_rows(arrays: list[Any]) -> list[Any]:
     tasks (``X[keep]``, ``y[keep]``) make distributed warn of different
     ``run_spec`` for one key.
     """
-    dask, _ = _modules()
-    unknown = [i for i, a in enumerate(arrays) if a is not None and any(math.isnan(c) for c in a.chunks[0])]
+    dask, da = _modules()
+    unknown = [i for i, a in enumerate(arrays) if isinstance(a, da.Array) and any(math.isnan(c) for c in a.chunks[0])]
     if not unknown:
         return arrays
     firsts = [arrays[i].to_delayed()[(slice(None),) + (0,) * (arrays[i].ndim - 1)] for i in unknown]
     counts = dask.compute([[dask.delayed(len, pure=True)(block) for block in blocks] for blocks in firsts])[0]
     result = list(arrays)
     for i, rows in zip(unknown, counts):
-        known = arrays[i].copy()
-        known._chunks = (tuple(int(r) for r in rows),) + known.chunks[1:]
-        result[i] = known
+        a = arrays[i]
+        result[i] = da.Array(a.dask, a.name, (tuple(int(r) for r in rows),) + a.chunks[1:], meta=a)
     return result
 
 
@@ -104,8 +103,8 @@ class Chunks:
     who : str
         The calling method, for messages.
     spec : tuple, optional
-        For `fetch`: the `architecture` whose checks (and dtype) a chunk's
-        rows go through on their worker.
+        The `architecture` of the networks that check and compute on the
+        workers (`totals`, `fetch`); needed before either is used.
     sample_weight : dask array or array_like, optional
         One weight per sample, split into ``X``'s chunks; each chunk's are
         checked with it, and their sum (`total`) is what a mean divides by.
@@ -119,9 +118,7 @@ class Chunks:
         y = _as_array(y, who, "y") if _backends.is_dask(y) else np.asarray(y)
         w = None if sample_weight is None else _as_array(sample_weight, who, "sample_weight") \
             if _backends.is_dask(sample_weight) else np.asarray(sample_weight)
-        lazy = [a if isinstance(a, da.Array) else None for a in (X, y, w)]
-        counted = _known_rows(lazy)
-        X, y, w = (c if c is not None else a for c, a in zip(counted, (X, y, w)))
+        X, y, w = _known_rows([X, y, w])
         n = int(X.shape[0])
         if y.ndim not in (1, 2) or y.shape[0] != n:
             raise ValueError(f"{who}: y has shape {tuple(y.shape)}, but X has {n} samples; y needs one label or "
@@ -162,14 +159,15 @@ class Chunks:
             self._weight_total = float(total)
         return self._weight_total
 
-    def totals(self, spec: tuple, who: str) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
+    def totals(self) -> Callable[[np.ndarray, bool], tuple[float, Any]]:
         """The summed loss and gradients of all chunks, for `slopekit._training.NumpyTraining.epochs_from_sums`.
 
-        ``spec`` is `architecture`'s. The returned function takes the flat
-        parameters and whether gradients are wanted, and returns ``(sum of
-        losses, flat float64 sum of gradients or None)``.
+        The returned function takes the flat parameters and whether gradients
+        are wanted, and returns ``(sum of losses, flat float64 sum of
+        gradients or None)``, computed by networks of ``spec`` on the workers.
         """
         dask, _ = _modules()
+        spec, who = self.spec, self.who
 
         def total(P: np.ndarray, gradients: bool) -> tuple[float, Any]:
             params = dask.delayed(np.array(P, copy=True), pure=True)  # sent to each worker once
@@ -213,8 +211,11 @@ def features(X: Any, n_features: int, who: str) -> Any:
     if X.shape[1] != n_features:
         raise ValueError(f"{who}: X has {X.shape[1]} features, but the network expects {n_features} "
                          "(layer_sizes[0])")
-    if not isinstance(X._meta, np.ndarray):
-        raise TypeError(f"{who}: X is a Dask array of {type(X._meta).__module__} chunks; the network trains "
+    from dask.array.utils import meta_from_array
+
+    meta = meta_from_array(X)
+    if not isinstance(meta, np.ndarray):
+        raise TypeError(f"{who}: X is a Dask array of {type(meta).__module__} chunks; the network trains "
                         "on Dask arrays of NumPy chunks")
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{who}: X must hold real numbers, got dtype {X.dtype}")
@@ -345,8 +346,8 @@ def predict(net: Any, dtype_name: str, X: Any, method: str, who: str) -> Any:
 def score(net: Any, dtype_name: str, X: Any, y: Any, who: str) -> float:
     """``net.score`` on Dask arrays, computed on the workers: accuracy, or :math:`R^2` averaged over the outputs."""
     dask, _ = _modules()
-    chunks = Chunks(X, y, net.layer_sizes[0], who)
     spec = architecture(net, dtype_name)
+    chunks = Chunks(X, y, net.layer_sizes[0], who, spec=spec)
     params = dask.delayed(_flat_parameters(net), pure=True)
     parts = [dask.delayed(_score_chunk, pure=True)(x, y_c, spec, params) for x, y_c in zip(chunks._x, chunks._y)]
     (parts,) = dask.compute(parts)

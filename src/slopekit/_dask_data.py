@@ -87,7 +87,7 @@ def _csv_frame(found: Parts, path: str, features: list[str], target: str) -> Any
 
     types = {name: "float64" for name in features}
     types[target] = "str"
-    missing = sorted(_data_files._MISSING | {m.upper() for m in _data_files._MISSING} |
+    missing = sorted(_data_files.MISSING | {m.upper() for m in _data_files.MISSING} |
                      {"", "NaN", "N/A", "NULL", "#N/A", "#NA", "-NaN", "#N/A N/A", "1.#IND", "1.#QNAN"})
     try:
         return dd.read_csv(path, sep=found.delimiter, names=found.columns, header=0, usecols=[*features, target],
@@ -110,7 +110,7 @@ def _parquet_frame(path: str, features: list[str], target: str) -> Any:
 
 def _check_parquet_types(path: str, features: list[str], target: str) -> None:
     """The in-memory reader's refusals of a Parquet file's column types, from its schema."""
-    pa, pq = _data_files._pyarrow("parquet")
+    pa, pq = _data_files.pyarrow_modules("parquet")
     schema = pq.read_schema(path)
     for name in features:
         kind = schema.field(name).type
@@ -139,7 +139,7 @@ def _from_frame(frame: Any, features: list[str], target: str) -> tuple[np.ndarra
     if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
         y = column.to_numpy()
     else:  # text (a CSV's target is read as text): as the in-memory reader takes it
-        y = _data_files._target_values(pa.array(column.astype(str).to_numpy(dtype=object), type=pa.string()))
+        y = _data_files.target_values(pa.array(column.astype(str).to_numpy(dtype=object), type=pa.string()))
     return X, y, -1
 
 
@@ -202,11 +202,11 @@ def _summary(rows: tuple, index: int, seed: int, fraction: float, dtype: str) ->
     n = X.shape[0]
     test = _held_out(index, n, seed, fraction)
     out: dict[str, Any] = {"parts": [(index, n, int(test.sum()))], "problem": None}
-    bad = _data_files._bad_cell(X, dtype) if n else None
+    bad = _data_files.bad_cell(X, dtype) if n else None
     if bad is not None:
         out["problem"] = (index, bad[0], bad[1])
         return out
-    row = missing if missing >= 0 else _data_files._bad_target(y, dtype)
+    row = missing if missing >= 0 else _data_files.bad_target(y, dtype)
     if row is not None:
         out["problem"] = (index, int(row), -1)
         return out
@@ -323,14 +323,14 @@ def _problem_message(found: Parts, parts: list[_Part], counts: list[tuple[int, i
     row = local + sum(n for i, n, _ in counts if i < index and parts[i].file == f)  # the row within its file
     column = target if j < 0 else features[j]
     if found.kind == ".csv":
-        return _data_files._cell_message(f, found.delimiter, found.columns, column, row, dtype)
+        return _data_files.cell_message(f, found.delimiter, found.columns, column, row, dtype)
     if found.kind == ".parquet":
         X, y, missing = parts[index].rows.compute()  # one partition
         if j < 0 and missing >= 0:
             return f"{f}: missing value in column {column!r} in row {row + 1}; fill it in or drop the row"
         cell = X[local, j] if j >= 0 else y[local]
         text = "" if j >= 0 and math.isnan(cell) else repr(float(cell)) if j >= 0 else str(cell)
-        return _data_files._value_problem(text, column, f"in row {row + 1}", f, dtype) or f"{f}: bad value"
+        return _data_files.value_problem(text, column, f"in row {row + 1}", f, dtype) or f"{f}: bad value"
     X = np.load(f, mmap_mode="r", allow_pickle=False)
     k = found.columns.index(column)
     value = float(np.asarray(X[row]).reshape(-1)[k])
@@ -338,7 +338,7 @@ def _problem_message(found: Parts, parts: list[_Part], counts: list[tuple[int, i
         name = np.dtype(dtype).name
         hint = _data_files.TRAIN_DTYPE_HINT if name == "float32" else ""
         return (f"{f}: value {value:g} at row {row}, column {k} is too large for {name} "
-                f"(at most {_data_files._limit(dtype):.4g}){hint}")
+                f"(at most {_data_files.value_limit(dtype):.4g}){hint}")
     what = "missing value (nan)" if math.isnan(value) else "infinite value"
     return f"{f}: {what} at row {row}, column {k}; values must be finite"
 
@@ -349,7 +349,7 @@ def _read_problem(found: Parts, features: list[str], dtype: str, exc: BaseExcept
     import dask
 
     if found.kind == ".csv":
-        scan = dask.delayed(_data_files._first_problem, pure=True)
+        scan = dask.delayed(_data_files.first_problem, pure=True)
         found_problems = dask.compute(*[scan(f, found.delimiter, found.columns, features, dtype)
                                         for f in found.files])
         for message in found_problems:
@@ -405,7 +405,7 @@ def load(settings: Any, found: Parts) -> Split:
     if found.kind == ".npz":
         raise DataError(f"{found.path}: a .npz archive is read whole into memory; leave out --workers and "
                         "--scheduler, or save its arrays as .npy (X with y as its last column)")
-    j = _data_files._target_index(found.columns, settings.target, found.path)
+    j = _data_files.target_index(found.columns, settings.target, found.path)
     target_name = found.columns[j]
     features = [c for c in found.columns if c != target_name]
     dtype = settings.dtype

@@ -9,7 +9,7 @@ numbers; the target column may hold numbers, text or true/false.
 When pyarrow refuses a file, or a value is missing, infinite or too large for
 the run's dtype, the file is scanned once more with Python's ``csv`` module
 up to the first such cell, so that the message names its column and its line
-(`_first_problem`). Every problem is a `DataError` whose message names the
+(`first_problem`). Every problem is a `DataError` whose message names the
 file and says what would be right; the command line prints it as one line.
 """
 
@@ -111,7 +111,7 @@ def _shown(names: Sequence[str], limit: int = 12) -> str:
     return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
 
-def _target_index(columns: list[str], target: str | None, path: str) -> int:
+def target_index(columns: list[str], target: str | None, path: str) -> int:
     if len(columns) < 2:
         raise DataError(f"{path}: needs at least two columns (features and a target), got {len(columns)}")
     if target is None:
@@ -158,22 +158,22 @@ def read_labelled(path: str, target: str | None = None, *, delimiter: str | None
     Table
         Every column but the target as features, in file order.
     """
-    ext = _format(path)
+    ext = file_format(path)
     if ext in _TEXT:
         given = delimiter
-        delimiter, columns, skip = _csv_header(path, delimiter)
+        delimiter, columns, skip = csv_header(path, delimiter)
         if len(columns) < 2:
             advice = (f"it does not split into columns with --delimiter {_delimiter_name(given)}" if given else
                       "if its delimiter is not one of , ; tab |, give it with --delimiter")
             raise DataError(f"{path}: needs at least two columns (features and a target), got 1 "
                             f"({columns[0]!r}); {advice}")
-        j = _target_index(columns, target, path)
+        j = target_index(columns, target, path)
         features = [c for i, c in enumerate(columns) if i != j]
         X, y = _read_csv(path, (delimiter, columns, skip), features, columns[j], dtype, progress)
         return Table(X, y, features, columns[j], [])
     if ext == ".parquet":
-        columns = _parquet_columns(path)
-        j = _target_index(columns, target, path)
+        columns = parquet_columns(path)
+        j = target_index(columns, target, path)
         features = [c for i, c in enumerate(columns) if i != j]
         X, y = _read_parquet(path, features, columns[j], dtype)
         return Table(X, y, features, columns[j], [])
@@ -183,7 +183,7 @@ def read_labelled(path: str, target: str | None = None, *, delimiter: str | None
             raise DataError(f"{path}: holds arrays X and y, so --target must be omitted, got {target!r}")
         return Table(X, y, [str(j) for j in range(X.shape[1])], "y", [])
     columns = [str(j) for j in range(X.shape[1])]
-    j = _target_index(columns, target, path)
+    j = target_index(columns, target, path)
     y = X[:, j].copy()
     return Table(np.delete(X, j, axis=1), y, [c for c in columns if c != columns[j]], columns[j], [])
 
@@ -229,12 +229,12 @@ def _positional(names: Sequence[str]) -> bool:
 
 def _read_features(path: str, features: Sequence[str] | None, n_features: int, target: str | None,
                    delimiter: str | None, dtype: Any, progress: bool | None, keep: Sequence[str]) -> Table:
-    ext = _format(path)
+    ext = file_format(path)
     y = None
     if ext in _TEXT:
-        delimiter, columns, skip = _csv_header(path, delimiter)
+        delimiter, columns, skip = csv_header(path, delimiter)
     elif ext == ".parquet":
-        columns = _parquet_columns(path)
+        columns = parquet_columns(path)
     else:
         X, y = _read_arrays(path, dtype)
         columns = [str(j) for j in range(X.shape[1])]
@@ -287,7 +287,7 @@ def _read_features(path: str, features: Sequence[str] | None, n_features: int, t
 def _read_csv_text(path: str, layout: tuple[str, list[str], int], names: list[str], n: int) -> dict[str, Any]:
     """The columns ``names`` of a CSV as pyarrow text arrays, each cell as written (``n`` rows, as read before)."""
     delimiter, columns, skip = layout
-    pa, pacsv = _pyarrow("csv")
+    pa, pacsv = pyarrow_modules("csv")
     read = pacsv.ReadOptions(block_size=_block_size(_head(path)), column_names=columns, skip_rows=skip + 1)
     convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in names}, include_columns=names,
                                    strings_can_be_null=False)
@@ -305,7 +305,7 @@ def _read_csv_text(path: str, layout: tuple[str, list[str], int], names: list[st
 
 def _read_parquet_columns(path: str, names: list[str]) -> dict[str, Any]:
     """The columns ``names`` of a Parquet file as they are (any type CSV can hold)."""
-    pa, pq = _pyarrow("parquet")
+    pa, pq = pyarrow_modules("parquet")
     try:
         table = pq.read_table(path, columns=names)
     except Exception as exc:  # as in _read_parquet
@@ -318,7 +318,7 @@ def _read_parquet_columns(path: str, names: list[str]) -> dict[str, Any]:
     return {name: table.column(name) for name in names}
 
 
-def _format(path: str) -> str:
+def file_format(path: str) -> str:
     ext = os.path.splitext(path)[1].lower()
     if os.path.isdir(path):
         raise DataError(f"{path}: is a directory; expected a {', '.join(FORMATS)} file")
@@ -378,7 +378,7 @@ def _head(path: str, lines: int = 3, limit: int = 1 << 28) -> bytes:
     return head
 
 
-def _csv_header(path: str, delimiter: str | None) -> tuple[str, list[str], int]:
+def csv_header(path: str, delimiter: str | None) -> tuple[str, list[str], int]:
     """The delimiter (given or sniffed), the header's column names (checked), and the empty lines above it."""
     head = _head(path)
     if not head.strip():
@@ -435,11 +435,11 @@ def _read_csv(path: str, layout: tuple[str, list[str], int], features: list[str]
               dtype: Any, progress: bool | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The ``features`` as float64 ``(n, f)`` and the ``target`` column's values, through pyarrow.
 
-    ``layout`` is what `_csv_header` found: the delimiter, the columns, and
+    ``layout`` is what `csv_header` found: the delimiter, the columns, and
     the empty lines above the header.
     """
     delimiter, columns, skip = layout
-    pa, pacsv = _pyarrow("csv")
+    pa, pacsv = pyarrow_modules("csv")
     types = {name: pa.float64() for name in features}
     if target is not None:
         types[target] = pa.string()
@@ -463,7 +463,7 @@ def _read_csv(path: str, layout: tuple[str, list[str], int], features: list[str]
                 if bar is not None:
                     bar.update(min(block, size - bar.n))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise DataError(_first_problem(path, delimiter, columns, features, dtype)
+        raise DataError(first_problem(path, delimiter, columns, features, dtype)
                         or f"{path}: cannot read it as CSV: {str(exc).splitlines()[0]}") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read it: {exc.strerror or exc}") from None
@@ -473,15 +473,15 @@ def _read_csv(path: str, layout: tuple[str, list[str], int], features: list[str]
     if rows.n == 0:
         raise DataError(f"{path}: no data rows below the header")
     X = rows.matrix()
-    bad = _bad_cell(X, dtype)
+    bad = bad_cell(X, dtype)
     if bad is not None:
-        raise DataError(_cell_message(path, delimiter, columns, features[bad[1]], bad[0], dtype))
+        raise DataError(cell_message(path, delimiter, columns, features[bad[1]], bad[0], dtype))
     if target is None:
         return X, None
-    y = _target_values(pa.chunked_array(labels, type=pa.string()))
-    bad_row = _bad_target(y, dtype)
+    y = target_values(pa.chunked_array(labels, type=pa.string()))
+    bad_row = bad_target(y, dtype)
     if bad_row is not None:
-        raise DataError(_cell_message(path, delimiter, columns, target, bad_row, dtype))
+        raise DataError(cell_message(path, delimiter, columns, target, bad_row, dtype))
     return X, y
 
 
@@ -534,7 +534,7 @@ def _row_estimate(head: bytes, size: int) -> int:
     return int(size / (len(head) / (lines + 1)) * 1.05) + 64
 
 
-def _pyarrow(module: str) -> tuple[Any, Any]:
+def pyarrow_modules(module: str) -> tuple[Any, Any]:
     try:
         import importlib
 
@@ -562,17 +562,17 @@ def _progress_bar(path: str, size: int, progress: bool | None) -> Any:
 # -- the values' checks ---------------------------------------------------------------------------
 
 
-def _limit(dtype: Any) -> float:
+def value_limit(dtype: Any) -> float:
     return float(np.finfo(np.dtype(dtype)).max)
 
 
-def _bad_cell(X: np.ndarray, dtype: Any) -> tuple[int, int] | None:
+def bad_cell(X: np.ndarray, dtype: Any) -> tuple[int, int] | None:
     """The first (row, column) of ``X`` holding NaN, infinity or a value beyond ``dtype``'s range; or None.
 
     Only columns whose minimum or maximum is out of range are searched, so a
     good matrix costs two reductions.
     """
-    limit = _limit(dtype)
+    limit = value_limit(dtype)
     with np.errstate(invalid="ignore"):
         lo, hi = X.min(axis=0), X.max(axis=0)
     suspects = np.flatnonzero(~((lo >= -limit) & (hi <= limit)))
@@ -584,24 +584,24 @@ def _bad_cell(X: np.ndarray, dtype: Any) -> tuple[int, int] | None:
     return found
 
 
-def _bad_target(y: np.ndarray, dtype: Any) -> int | None:
+def bad_target(y: np.ndarray, dtype: Any) -> int | None:
     """The first row whose target is missing (empty text, NaN) or beyond ``dtype``'s range; or None."""
     if y.dtype.kind == "U":
         empty = np.flatnonzero(np.char.str_len(y) == 0)
         return int(empty[0]) if empty.size else None
     if y.dtype.kind == "f":
-        bad = np.flatnonzero(~(np.abs(y) <= _limit(dtype)))
+        bad = np.flatnonzero(~(np.abs(y) <= value_limit(dtype)))
         return int(bad[0]) if bad.size else None
     return None
 
 
-def _target_values(column: Any) -> np.ndarray:
+def target_values(column: Any) -> np.ndarray:
     """A text column's values as int64, float64, bool or str, the first of these that every value fits.
 
     Numbers among texts that pyarrow reads as missing (``NA``, ``NaN``, ...)
-    come back as float64 with NaN there, for `_bad_target` to report.
+    come back as float64 with NaN there, for `bad_target` to report.
     """
-    pa = _pyarrow("compute")[0]
+    pa = pyarrow_modules("compute")[0]
     import pyarrow.compute as pc
 
     text = pc.utf8_trim_whitespace(column)
@@ -610,27 +610,27 @@ def _target_values(column: Any) -> np.ndarray:
             return text.cast(kind).to_numpy()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-    missing = pc.is_in(pc.utf8_lower(text), value_set=pa.array(sorted(_MISSING)))
+    missing = pc.is_in(pc.utf8_lower(text), value_set=pa.array(sorted(MISSING)))
     try:
         return pc.if_else(missing, None, text).cast(pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return np.asarray(text.to_numpy(zero_copy_only=False).astype(str))
 
 
-def _cell_message(path: str, delimiter: str, columns: list[str], column: str, row: int, dtype: Any) -> str:
+def cell_message(path: str, delimiter: str, columns: list[str], column: str, row: int, dtype: Any) -> str:
     """What is wrong with the cell of data row ``row`` (0-based) in ``column``, with its line number."""
     line, text = _locate(path, delimiter, columns, columns.index(column), row)
-    return _value_problem(text, column, f"on line {line}", path, dtype) or \
+    return value_problem(text, column, f"on line {line}", path, dtype) or \
         f"{path}: unusable value {text!r} in column {column!r} on line {line}"
 
 
-def _value_problem(text: str, column: str, where: str, path: str, dtype: Any) -> str | None:
+def value_problem(text: str, column: str, where: str, path: str, dtype: Any) -> str | None:
     """The message for a cell's text that is not a usable number of ``dtype`` (None if it is one)."""
     cell = text.strip()
     if not cell:
         return f"{path}: missing value in column {column!r} {where}; fill it in or drop the row"
     if not _is_number(cell):
-        if cell.lower() in _MISSING:
+        if cell.lower() in MISSING:
             return f"{path}: missing value ({cell!r}) in column {column!r} {where}; fill it in or drop the row"
         comma = " (a decimal comma? slopekit reads a point)" if _is_number(cell.replace(",", ".", 1)) else ""
         return (f"{path}: column {column!r} is not numeric: {where.removeprefix('on ')} has {cell!r}{comma}; "
@@ -641,10 +641,10 @@ def _value_problem(text: str, column: str, where: str, path: str, dtype: Any) ->
     if math.isinf(value) and cell.lstrip("+-").lower() in ("inf", "infinity"):
         return f"{path}: infinite value in column {column!r} {where}; values must be finite"
     name = np.dtype(dtype).name
-    if not abs(value) <= _limit(dtype):
+    if not abs(value) <= value_limit(dtype):
         hint = TRAIN_DTYPE_HINT if name == "float32" else ""
         return (f"{path}: value {cell} in column {column!r} {where} is too large for {name} (at most "
-                f"{_limit(dtype):.4g}){hint}")
+                f"{value_limit(dtype):.4g}){hint}")
     return None
 
 
@@ -655,7 +655,7 @@ PREDICT_DTYPE_HINT = "; the model computes in float32: rescale the column, or re
 
 
 #: The texts pyarrow reads as a missing number (its default ``null_values``).
-_MISSING = {"#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan", "n/a", "na", "null",
+MISSING = {"#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan", "n/a", "na", "null",
             "nan"}
 
 
@@ -705,7 +705,7 @@ def _locate(path: str, delimiter: str, columns: list[str], column: int, row: int
     raise DataError(f"{path}: changed while it was read")
 
 
-def _first_problem(path: str, delimiter: str, columns: list[str], features: list[str], dtype: Any) -> str | None:
+def first_problem(path: str, delimiter: str, columns: list[str], features: list[str], dtype: Any) -> str | None:
     """The message for the first row that pyarrow cannot read: wrong number of cells, bytes that are not
     UTF-8, or a feature cell that is not a usable number. None if no row has a problem."""
     wanted = [(columns.index(name), name) for name in features]
@@ -714,7 +714,7 @@ def _first_problem(path: str, delimiter: str, columns: list[str], features: list
             if len(cells) != len(columns):
                 return f"{path}: line {line} has {len(cells)} cells but the header has {len(columns)}"
             for j, name in wanted:
-                problem = _value_problem(cells[j], name, f"on line {line}", path, dtype)
+                problem = value_problem(cells[j], name, f"on line {line}", path, dtype)
                 if problem:
                     return problem
     except DataError as exc:
@@ -727,8 +727,8 @@ def _first_problem(path: str, delimiter: str, columns: list[str], features: list
 # -- Parquet --------------------------------------------------------------------------------------
 
 
-def _parquet_columns(path: str) -> list[str]:
-    _, pq = _pyarrow("parquet")
+def parquet_columns(path: str) -> list[str]:
+    _, pq = pyarrow_modules("parquet")
     try:
         return list(pq.read_schema(path).names)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and others for a file that is not Parquet
@@ -736,7 +736,7 @@ def _parquet_columns(path: str) -> list[str]:
 
 
 def _read_parquet(path: str, features: list[str], target: str | None, dtype: Any) -> tuple[np.ndarray, Any]:
-    pa, pq = _pyarrow("parquet")
+    pa, pq = pyarrow_modules("parquet")
     try:
         table = pq.read_table(path, columns=[*features, *([target] if target else [])])
     except Exception as exc:  # as above
@@ -752,10 +752,10 @@ def _read_parquet(path: str, features: list[str], target: str | None, dtype: Any
                             "column must hold numbers (encode categories as integers)")
         X[:, j] = column.to_numpy().astype(np.float64) if column.null_count == 0 else \
             column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    bad = _bad_cell(X, dtype)
+    bad = bad_cell(X, dtype)
     if bad is not None:
         text = repr(float(X[bad]))
-        raise DataError(_value_problem(text if not math.isnan(X[bad]) else "", features[bad[1]],
+        raise DataError(value_problem(text if not math.isnan(X[bad]) else "", features[bad[1]],
                                        f"in row {bad[0] + 1}", path, dtype) or f"{path}: bad value")
     if target is None:
         return X, None
@@ -766,15 +766,15 @@ def _read_parquet(path: str, features: list[str], target: str | None, dtype: Any
     if pa.types.is_dictionary(column.type):
         column = column.cast(pa.string())
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        y = _target_values(column.cast(pa.string()))
+        y = target_values(column.cast(pa.string()))
     elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_boolean(column.type):
         y = column.to_numpy()
     else:
         raise DataError(f"{path}: target column {target!r} holds {column.type}; expected numbers, text or "
                         "true/false")
-    bad_row = _bad_target(y, dtype)
+    bad_row = bad_target(y, dtype)
     if bad_row is not None:
-        raise DataError(_value_problem(str(y[bad_row]), target, f"in row {bad_row + 1}", path, dtype)
+        raise DataError(value_problem(str(y[bad_row]), target, f"in row {bad_row + 1}", path, dtype)
                         or f"{path}: bad value")
     return X, y
 
@@ -821,13 +821,13 @@ def _matrix(array: np.ndarray, what: str, dtype: Any) -> np.ndarray:
         array = array[:, None]
     if array.ndim != 2 or array.shape[0] == 0:
         raise DataError(f"{what}: expected a 2-D array (n_samples, n_columns), got shape {array.shape}")
-    bad = _bad_cell(array, dtype)
+    bad = bad_cell(array, dtype)
     if bad is not None:
         value = array[bad]
         if not (math.isnan(value) or math.isinf(value)):
             name = np.dtype(dtype).name
             raise DataError(f"{what}: value {value:g} at row {bad[0]}, column {bad[1]} is too large for {name} "
-                            f"(at most {_limit(dtype):.4g}){TRAIN_DTYPE_HINT if name == 'float32' else ''}")
+                            f"(at most {value_limit(dtype):.4g}){TRAIN_DTYPE_HINT if name == 'float32' else ''}")
         problem = "missing value (nan)" if math.isnan(value) else "infinite value"
         raise DataError(f"{what}: {problem} at row {bad[0]}, column {bad[1]}; values must be finite")
     return array
@@ -842,7 +842,7 @@ def _labels(y: np.ndarray, n: int, path: str, dtype: Any) -> np.ndarray:
         y = y.astype(str)
     if y.dtype.kind not in "biufU":
         raise DataError(f"{path}[y]: expected numbers, text or true/false, got dtype {y.dtype}")
-    bad = _bad_target(y.astype(np.float64) if y.dtype.kind == "f" else y, dtype)
+    bad = bad_target(y.astype(np.float64) if y.dtype.kind == "f" else y, dtype)
     if bad is not None:
         raise DataError(f"{path}[y]: missing or unusable value {y[bad]!r} at row {bad}")
     return y

@@ -83,7 +83,7 @@ def _listing(path: str) -> list[str]:
 def parts(path: str, delimiter: str | None = None) -> Parts:
     """The files ``path`` names and their columns (DataError when they do not make one table)."""
     if not is_several(path):
-        ext = _data_files._format(path)
+        ext = _data_files.file_format(path)
         kind = ".csv" if ext in (".csv", ".tsv") else ext
         files = [path]
     else:
@@ -99,7 +99,7 @@ def parts(path: str, delimiter: str | None = None) -> Parts:
                             "such as parts/*.csv picks one)")
         kind = kinds.pop()
         for f in files:
-            _data_files._format(f)  # readable
+            _data_files.file_format(f)  # readable
     first, delimiter, skip = _layout(files[0], kind, delimiter)
     for f in files[1:]:
         other = _layout(f, kind, delimiter)[0]
@@ -113,7 +113,7 @@ def _layout(path: str, kind: str, delimiter: str | None) -> tuple[list[str], str
     if kind == ".csv":
         if delimiter is None and path.lower().endswith(".tsv"):
             delimiter = "\t"
-        delimiter, names, skip = _data_files._csv_header(path, delimiter)
+        delimiter, names, skip = _data_files.csv_header(path, delimiter)
         return names, delimiter, skip
     return columns(path, kind), None, 0
 
@@ -121,7 +121,7 @@ def _layout(path: str, kind: str, delimiter: str | None) -> tuple[list[str], str
 def columns(path: str, kind: str) -> list[str]:
     """The columns of a Parquet file (its schema) or of a ``.npy`` 2-D array (``"0"``, ``"1"``, ...)."""
     if kind == ".parquet":
-        return _data_files._parquet_columns(path)
+        return _data_files.parquet_columns(path)
     if kind == ".npy":
         return [str(j) for j in range(npy_shape(path)[1])]
     raise DataError(f"{path}: a folder or glob takes {', '.join(PART_FORMATS)} files")
@@ -176,7 +176,7 @@ def _stacked(ys: Sequence[np.ndarray]) -> np.ndarray:
     import pyarrow as pa
 
     text = pa.array([str(v).lower() if isinstance(v, (bool, np.bool_)) else str(v) for y in ys for v in y.tolist()])
-    return _data_files._target_values(text)
+    return _data_files.target_values(text)
 
 
 def fingerprint(found: Parts, *, contents: bool) -> str:

@@ -50,7 +50,7 @@ def run(training: Any, total: Callable[[np.ndarray, bool], tuple[float, Any]], n
     penalty_mask = np.concatenate([np.full(a.size, float(i % 2 == 0)) for i, a in enumerate(p.arrays)])
     losses: list[float] = []
 
-    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+    def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
         with np.errstate(over="ignore"):
             np.copyto(P, x, casting="unsafe")
         loss_sum, G = total(P, True)
@@ -63,11 +63,16 @@ def run(training: Any, total: Callable[[np.ndarray, bool], tuple[float, Any]], n
         return loss, grad
 
     x0 = P.astype(np.float64)
-    first, _ = objective(x0)
-    if not math.isfinite(first):
+    start = [evaluate(x0)]  # SciPy asks for x0 first: that pass over the data is not made twice
+    if not math.isfinite(start[0][0]):
         np.copyto(P, x0, casting="unsafe")
-        raise Diverged(f"{who}: the loss is {first} before the first iteration: the parameters or the data are "
-                       f"too large for {p.dtype_name}; nothing was changed")
+        raise Diverged(f"{who}: the loss is {start[0][0]} before the first iteration: the parameters or the data "
+                       f"are too large for {p.dtype_name}; nothing was changed")
+
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        if start and np.array_equal(x, x0):
+            return start.pop()
+        return evaluate(x)
 
     def after_iteration(intermediate_result: Any) -> None:
         iteration = len(losses) + 1

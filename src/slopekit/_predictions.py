@@ -111,9 +111,9 @@ class Predictor:
         0.5,1,0.2689414213699951,0.7310585786300049
         1,1,0.11920292202211755,0.8807970779778824
         """
-        from ._data_files import _pyarrow
+        from ._data_files import pyarrow_modules
 
-        pa, pacsv = _pyarrow("csv")
+        pa, pacsv = pyarrow_modules("csv")
         kept = kept or {}
         head = [*kept, *self.header(names)]
         header = io.StringIO()

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import optimizers
+from ._flat import views
 from ._engine_numpy import NumpyLayers
 from ._engine_xp import XpLayers
 from ._parameter_set import ParameterSet
@@ -382,8 +383,6 @@ class NumpyTraining(Training):
         loss-only pass gives the last. History, divergence and callbacks are
         as in `epochs`; the result agrees with `epochs` up to rounding.
         """
-        from ._flat import views
-
         losses: list[float] = []
         p = self.params
         self.start_stepper()

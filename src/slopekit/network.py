@@ -793,12 +793,12 @@ class Network:
         if reduction == "sum" and l2:
             raise ValueError(f"{who}: reduction='sum' adds up shards of a data set, and the L2 penalty belongs to "
                              "the whole data set: pass l2=0 and add l2 / n_total * W_l to each summed dW_l once")
-        chunks = _dask.Chunks(X, y, self._sizes[0], who, sample_weight=sample_weight)
-        spec = _dask.architecture(self, self._p.dtype_name)
+        chunks = _dask.Chunks(X, y, self._sizes[0], who, spec=_dask.architecture(self, self._p.dtype_name),
+                              sample_weight=sample_weight)
         host = [_backends.to_numpy(p, self._p.xp) for p in self._p.arrays]
         P = np.concatenate([p.reshape(-1) for p in host]) if host else np.empty(0)
         n = chunks.total() if reduction == "mean" else chunks.n  # the sum of the weights, if any
-        loss_sum, G = chunks.totals(spec, who)(P, gradients)
+        loss_sum, G = chunks.totals()(P, gradients)
         if reduction == "sum":
             loss = loss_sum
         else:
@@ -1138,9 +1138,7 @@ class Network:
 
     def _dask_run(self, chunks: Any, rule: optimizers.Optimizer, settings: dict[str, Any]) -> Callable[[Any], Any]:
         """What trains a `_training.NumpyTraining` on `_dask.Chunks`: full batch, L-BFGS or chunk by chunk."""
-        from . import _dask
-
-        total = chunks.totals(_dask.architecture(self, self._p.dtype_name), settings["who"])
+        total = chunks.totals()
         if isinstance(rule, optimizers.LBFGS):
             from . import _lbfgs
 
